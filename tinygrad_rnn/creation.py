@@ -1,0 +1,70 @@
+"""Functions that make tensors: factories, and joins of several tensors."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from . import ops, rng
+from .tensor import DEFAULT_FLOAT, Tensor
+
+
+def _shape(shape) -> tuple:
+    return tuple(shape[0]) if len(shape) == 1 and isinstance(shape[0], (tuple, list)) else shape
+
+
+def tensor(data, requires_grad: bool = False, dtype=None) -> Tensor:
+    return Tensor(data, requires_grad=requires_grad, dtype=dtype)
+
+
+def zeros(*shape, dtype=DEFAULT_FLOAT, requires_grad: bool = False) -> Tensor:
+    return Tensor(np.zeros(_shape(shape), dtype), requires_grad)
+
+
+def ones(*shape, dtype=DEFAULT_FLOAT, requires_grad: bool = False) -> Tensor:
+    return Tensor(np.ones(_shape(shape), dtype), requires_grad)
+
+
+def full(shape, fill_value, dtype=DEFAULT_FLOAT, requires_grad: bool = False) -> Tensor:
+    return Tensor(np.full(shape, fill_value, dtype), requires_grad)
+
+
+def zeros_like(t: Tensor, requires_grad: bool = False) -> Tensor:
+    return Tensor(np.zeros_like(t.data), requires_grad)
+
+
+def ones_like(t: Tensor, requires_grad: bool = False) -> Tensor:
+    return Tensor(np.ones_like(t.data), requires_grad)
+
+
+def randn(*shape, dtype=DEFAULT_FLOAT, requires_grad: bool = False) -> Tensor:
+    """Standard normal samples from the generator that ``manual_seed`` seeds."""
+    return Tensor(rng.generator().standard_normal(_shape(shape)).astype(dtype), requires_grad)
+
+
+def rand(*shape, dtype=DEFAULT_FLOAT, requires_grad: bool = False) -> Tensor:
+    """Uniform samples in [0, 1) from the generator that ``manual_seed`` seeds."""
+    return Tensor(rng.generator().random(_shape(shape)).astype(dtype), requires_grad)
+
+
+def arange(start, stop=None, step=1, dtype=None) -> Tensor:
+    return Tensor(np.arange(start, stop, step, dtype=dtype))
+
+
+def cat(tensors, dim: int = 0) -> Tensor:
+    """Join tensors along an existing ``dim``; all other dims must agree."""
+    return ops.Cat.apply(*tensors, dim=dim)
+
+
+def stack(tensors, dim: int = 0) -> Tensor:
+    """Join tensors of one shape along a new ``dim``."""
+    return ops.Stack.apply(*tensors, dim=dim)
+
+
+def where(condition, a, b) -> Tensor:
+    """Elementwise ``a`` where ``condition`` holds, else ``b`` (all three broadcast)."""
+    condition = condition.data if isinstance(condition, Tensor) else condition
+    if not isinstance(a, Tensor):
+        a = b._lift(a) if isinstance(b, Tensor) else Tensor(a)
+    if not isinstance(b, Tensor):
+        b = a._lift(b)
+    return ops.Where.apply(a, b, condition=condition)

@@ -1,0 +1,116 @@
+"""Check the tape's gradients against central finite differences, in float64.
+
+The function's outputs are reduced to one number L = sum(v * output) with a
+fixed random v, so one backward gives v^T J; a wrong Jacobian shows up for
+almost every v. Full mode then compares every element of dL/dinput with
+(L(x + eps) - L(x - eps)) / 2eps; fast mode compares one random directional
+derivative per input instead (one backward, two forwards per input).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .autograd import no_grad
+from .tensor import Tensor
+
+
+class GradcheckError(AssertionError):
+    """An analytical gradient disagrees with its finite-difference estimate."""
+
+
+def _outputs(result) -> list[Tensor]:
+    """The tensors in what ``fn`` returned: a tensor or nested tuples/lists of them."""
+    found, pending = [], [result]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, Tensor):
+            found.append(item)
+        elif isinstance(item, (tuple, list)):
+            pending.extend(reversed(item))
+    if not found:
+        raise TypeError(f"gradcheck: fn returned {type(result).__name__}, not a tensor")
+    return found
+
+
+def _as_float64_leaf(t):
+    """A fresh leaf on the same memory (float64 keeps its strides) or a float64 copy."""
+    if not isinstance(t, Tensor) or t.dtype.kind != "f":
+        return t
+    data = t.data if t.dtype == np.float64 else t.data.astype(np.float64)
+    return Tensor(data, requires_grad=t.requires_grad)
+
+
+def gradcheck(fn, inputs, eps: float = 1e-6, atol: float = 1e-5, rtol: float = 1e-3,
+              fast_mode: bool = False, seed: int = 0) -> bool:
+    """Compare gradients of ``fn(*inputs)`` with finite differences.
+
+    ``inputs``: a tensor or a sequence of tensors (and other arguments, passed
+    as they are); those that require grad are checked, in float64. Returns
+    True, or raises GradcheckError naming the input, the element (or the
+    random direction in ``fast_mode``) and both values.
+    """
+    inputs = [inputs] if isinstance(inputs, Tensor) else list(inputs)
+    inputs = [_as_float64_leaf(t) for t in inputs]
+    checked = [i for i, t in enumerate(inputs) if isinstance(t, Tensor) and t.requires_grad]
+    if not checked:
+        raise ValueError("gradcheck: no input requires grad")
+    random = np.random.default_rng(seed)
+
+    outputs = _outputs(fn(*inputs))
+    weights = [random.standard_normal(out.shape) for out in outputs]
+
+    def projected(outs) -> float:
+        return float(sum(np.sum(w * out.data.astype(np.float64)) for w, out in zip(weights, outs)))
+
+    differentiable = [(o, w) for o, w in zip(outputs, weights) if o.requires_grad]
+    if differentiable:
+        total = sum((o * Tensor(w, dtype=o.dtype)).sum() for o, w in differentiable)
+        total.backward()
+
+    def loss_at() -> float:
+        with no_grad():
+            return projected(_outputs(fn(*inputs)))
+
+    for i in checked:
+        x = inputs[i]
+        analytical = x.grad if x.grad is not None else np.zeros(x.shape)
+        if fast_mode:
+            _check_direction(i, x, analytical, loss_at, random, eps, atol, rtol)
+        else:
+            _check_elements(i, x, analytical, loss_at, eps, atol, rtol)
+    return True
+
+
+def _check_elements(i, x, analytical, loss_at, eps, atol, rtol):
+    data = x.data
+    for index in np.ndindex(*data.shape):
+        original = data[index]
+        data[index] = original + eps
+        plus = loss_at()
+        data[index] = original - eps
+        minus = loss_at()
+        data[index] = original
+        numerical = (plus - minus) / (2 * eps)
+        if not abs(analytical[index] - numerical) <= atol + rtol * abs(numerical):
+            raise GradcheckError(
+                f"gradcheck: input {i} (shape {x.shape}), element {index}: "
+                f"analytical {analytical[index]!r} vs numerical {numerical!r}"
+            )
+
+
+def _check_direction(i, x, analytical, loss_at, random, eps, atol, rtol):
+    direction = random.standard_normal(x.shape)
+    original = x.data.copy()
+    x.data[...] = original + eps * direction
+    plus = loss_at()
+    x.data[...] = original - eps * direction
+    minus = loss_at()
+    x.data[...] = original
+    numerical = (plus - minus) / (2 * eps)
+    predicted = float(np.sum(analytical * direction))
+    if not abs(predicted - numerical) <= atol + rtol * abs(numerical):
+        raise GradcheckError(
+            f"gradcheck: input {i} (shape {x.shape}), random direction: "
+            f"analytical {predicted!r} vs numerical {numerical!r}"
+        )

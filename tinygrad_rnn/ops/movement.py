@@ -1,0 +1,100 @@
+"""Primitives that move data without arithmetic: shape, order, selection, joining."""
+
+import numpy as np
+
+from ..autograd import Function
+from .checks import normalize_dim
+
+
+class Reshape(Function):
+    def forward(self, x, shape):
+        self.input_shape = x.shape
+        return x.reshape(shape)
+
+    def backward(self, grad):
+        return grad.reshape(self.input_shape)
+
+
+class Permute(Function):
+    def forward(self, x, dims):
+        dims = tuple(normalize_dim(self.name, d, x.ndim) for d in dims)
+        if sorted(dims) != list(range(x.ndim)):
+            raise ValueError(f"permute: dims {dims} are not a permutation of the {x.ndim} dims of shape {x.shape}")
+        self.inverse = tuple(np.argsort(dims))
+        return x.transpose(dims)
+
+    def backward(self, grad):
+        return grad.transpose(self.inverse)
+
+
+class Expand(Function):
+    """Broadcast to a larger shape; the tape's unbroadcast sums the gradient back."""
+
+    def forward(self, x, shape):
+        return np.broadcast_to(x, shape)
+
+    def backward(self, grad):
+        return grad
+
+
+def _is_advanced(index) -> bool:
+    """Integer-array or mask indexing, where one element may be picked twice."""
+    parts = index if isinstance(index, tuple) else (index,)
+    return any(isinstance(p, (np.ndarray, list)) for p in parts)
+
+
+class GetItem(Function):
+    """x[index] for ints, slices, None, Ellipsis, integer arrays and boolean masks."""
+
+    def forward(self, x, index):
+        self.input_shape, self.index = x.shape, index
+        return np.asarray(x[index])
+
+    def backward(self, grad):
+        out = np.zeros(self.input_shape, grad.dtype)
+        if _is_advanced(self.index):
+            np.add.at(out, self.index, grad)  # repeated indices accumulate
+        else:
+            out[self.index] = grad
+        return out
+
+
+class Cat(Function):
+    """Join tensors along an existing dim."""
+
+    def forward(self, *xs, dim=0):
+        if not xs:
+            raise ValueError("cat: expected a non-empty sequence of tensors")
+        self.dim = normalize_dim(self.name, dim, xs[0].ndim)
+        _check_same_shape_except(self.name, xs, self.dim)
+        self.bounds = np.cumsum([x.shape[self.dim] for x in xs])[:-1]
+        return np.concatenate(xs, axis=self.dim)
+
+    def backward(self, grad):
+        return tuple(np.split(grad, self.bounds, axis=self.dim))
+
+
+class Stack(Function):
+    """Join tensors of one shape along a new dim."""
+
+    def forward(self, *xs, dim=0):
+        if not xs:
+            raise ValueError("stack: expected a non-empty sequence of tensors")
+        self.dim = normalize_dim(self.name, dim, xs[0].ndim + 1)
+        _check_same_shape_except(self.name, xs, None)
+        return np.stack(xs, axis=self.dim)
+
+    def backward(self, grad):
+        return tuple(np.moveaxis(grad, self.dim, 0))
+
+
+def _check_same_shape_except(op, xs, dim):
+    first = xs[0].shape
+    for i, x in enumerate(xs):
+        same_rank = x.ndim == len(first)
+        if not same_rank or any(a != b for d, (a, b) in enumerate(zip(x.shape, first)) if d != dim):
+            where = "" if dim is None else f" except along dim {dim}"
+            raise ValueError(
+                f"{op}: all tensors must have the same shape{where}; "
+                f"tensor 0 has shape {first} but tensor {i} has shape {x.shape}"
+            )

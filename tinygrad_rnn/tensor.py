@@ -1,0 +1,439 @@
+"""Tensor: an ndarray that remembers how it was made.
+
+The arithmetic lives in ops/ (one Function per primitive); this class only
+holds the data, the gradient and the node that produced it, and turns Python
+operators and methods into calls of those primitives.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import namedtuple
+
+import numpy as np
+
+DEFAULT_FLOAT = np.float32
+_ALLOWED_KINDS = "fiub"  # float, signed and unsigned int, bool
+
+MaxResult = namedtuple("MaxResult", ["values", "indices"])
+
+
+def _to_array(data, dtype=None) -> np.ndarray:
+    if isinstance(data, Tensor):
+        data = data.data
+    if dtype is not None:
+        array = np.asarray(data, dtype=dtype)
+    elif isinstance(data, (np.ndarray, np.generic)):
+        array = np.asarray(data)  # a float ndarray keeps its dtype
+    else:
+        array = np.asarray(data)
+        if array.dtype.kind in "iuf":  # Python numbers become float32
+            array = array.astype(DEFAULT_FLOAT)
+    if array.dtype.kind not in _ALLOWED_KINDS:
+        raise TypeError(
+            f"Tensor: cannot hold data of dtype {array.dtype} (shape {array.shape}); "
+            "use float, integer or bool data"
+        )
+    return array
+
+
+class Tensor:
+    """An n-dimensional array with reverse-mode automatic differentiation.
+
+    ``Tensor(data, requires_grad=False, dtype=None)``: Python numbers and
+    lists become float32; an ndarray keeps its dtype (float64 stays float64,
+    integer arrays stay integer and cannot require grad). ``.data`` is the
+    ndarray, ``.grad`` the accumulated gradient (an ndarray of the same shape)
+    after ``backward()``, kept for leaves and for tensors that called
+    ``retain_grad()``.
+    """
+
+    __slots__ = ("data", "grad", "_requires_grad", "_node", "_retains_grad", "__weakref__")
+    __array_ufunc__ = None  # ndarray (op) Tensor defers to Tensor's reflected operators
+
+    def __init__(self, data, requires_grad: bool = False, dtype=None):
+        if type(data) is not np.ndarray or dtype is not None:
+            data = _to_array(data, dtype)
+        elif data.dtype.kind not in _ALLOWED_KINDS:
+            data = _to_array(data)  # raises with the shape and dtype
+        self.data = data
+        self.grad = None
+        self._requires_grad = False
+        self._node = None  # the Function that produced this tensor, if recorded
+        self._retains_grad = False
+        if requires_grad:
+            self.requires_grad = True
+
+    # -- autograd state ----------------------------------------------------------
+
+    @property
+    def requires_grad(self) -> bool:
+        return self._requires_grad
+
+    @requires_grad.setter
+    def requires_grad(self, value: bool) -> None:
+        if value and self.data.dtype.kind != "f":
+            raise TypeError(
+                f"Tensor: only floating-point tensors can require grad, "
+                f"got dtype {self.data.dtype} (shape {self.shape})"
+            )
+        if not value and self._node is not None:
+            raise RuntimeError(
+                "Tensor: requires_grad can only be switched off on a leaf; use .detach()"
+            )
+        self._requires_grad = bool(value)
+
+    def requires_grad_(self, requires_grad: bool = True) -> Tensor:
+        self.requires_grad = requires_grad
+        return self
+
+    @property
+    def is_leaf(self) -> bool:
+        return self._node is None
+
+    @property
+    def grad_fn(self) -> str | None:
+        """Name of the op that produced this tensor (None for a leaf)."""
+        return None if self._node is None else self._node.name
+
+    def retain_grad(self) -> Tensor:
+        """Keep ``.grad`` on this non-leaf tensor after backward()."""
+        if not self.requires_grad:
+            raise RuntimeError(f"retain_grad: tensor of shape {self.shape} does not require grad")
+        self._retains_grad = True
+        return self
+
+    def backward(self, grad=None, retain_graph: bool = False) -> None:
+        """Accumulate d(self)/d(leaf) into ``.grad`` of every leaf behind self.
+
+        ``grad`` (same shape as self) is required unless self has one element.
+        The graph is freed afterwards unless ``retain_graph=True``.
+        """
+        autograd.backward(self, grad, retain_graph)
+
+    def detach(self) -> Tensor:
+        """The same data, cut from the graph."""
+        return Tensor(self.data)
+
+    # -- array facts ---------------------------------------------------------------
+
+    @property
+    def shape(self) -> tuple:
+        return self.data.shape
+
+    @property
+    def dtype(self) -> np.dtype:
+        return self.data.dtype
+
+    @property
+    def ndim(self) -> int:
+        return self.data.ndim
+
+    def dim(self) -> int:
+        return self.data.ndim
+
+    def size(self, dim: int | None = None):
+        return self.data.shape if dim is None else self.data.shape[dim]
+
+    def numel(self) -> int:
+        return self.data.size
+
+    def numpy(self) -> np.ndarray:
+        return self.data
+
+    def item(self):
+        return self.data.item()
+
+    def tolist(self):
+        return self.data.tolist()
+
+    def __len__(self) -> int:
+        if self.data.ndim == 0:
+            raise TypeError("len() of a 0-d tensor")
+        return self.data.shape[0]
+
+    def __iter__(self):
+        return (self[i] for i in range(len(self)))
+
+    def __bool__(self) -> bool:
+        return bool(self.data)
+
+    def __float__(self) -> float:
+        return float(self.data)
+
+    def __int__(self) -> int:
+        return int(self.data)
+
+    __hash__ = object.__hash__
+
+    def __repr__(self) -> str:
+        body = np.array2string(self.data, separator=", ", prefix="Tensor(")
+        extra = f", dtype={self.dtype}" if self.dtype != DEFAULT_FLOAT else ""
+        if self._node is not None:
+            extra += f", grad_fn={self._node.name}"
+        elif self.requires_grad:
+            extra += ", requires_grad=True"
+        return f"Tensor({body}{extra})"
+
+    # -- arithmetic ----------------------------------------------------------------
+
+    def _lift(self, other) -> Tensor:
+        """A Python number takes this tensor's dtype, so float32 stays float32."""
+        if isinstance(other, Tensor):
+            return other
+        if isinstance(other, (bool, int, float, np.number)):
+            other = other.item() if isinstance(other, np.number) else other
+            return Tensor(np.asarray(other, dtype=np.result_type(self.data, other)))
+        return Tensor(other)
+
+    def __add__(self, other):
+        return ops.Add.apply(self, self._lift(other))
+
+    def __radd__(self, other):
+        return ops.Add.apply(self._lift(other), self)
+
+    def __sub__(self, other):
+        return ops.Sub.apply(self, self._lift(other))
+
+    def __rsub__(self, other):
+        return ops.Sub.apply(self._lift(other), self)
+
+    def __mul__(self, other):
+        return ops.Mul.apply(self, self._lift(other))
+
+    def __rmul__(self, other):
+        return ops.Mul.apply(self._lift(other), self)
+
+    def __truediv__(self, other):
+        return ops.Div.apply(self, self._lift(other))
+
+    def __rtruediv__(self, other):
+        return ops.Div.apply(self._lift(other), self)
+
+    def __neg__(self):
+        return ops.Neg.apply(self)
+
+    def __pow__(self, exponent):
+        return self.pow(exponent)
+
+    def __rpow__(self, base):
+        if not isinstance(base, (int, float)) or base <= 0:
+            raise TypeError(f"pow: a tensor exponent needs a positive number base, got {base!r}")
+        return (self * math.log(base)).exp()
+
+    def __matmul__(self, other):
+        return self.matmul(other)
+
+    def __rmatmul__(self, other):
+        return self._lift(other).matmul(self)
+
+    def _compare(self, other, compare) -> Tensor:
+        other = other.data if isinstance(other, Tensor) else other
+        return Tensor(compare(self.data, other))
+
+    def __lt__(self, other):
+        return self._compare(other, np.less)
+
+    def __le__(self, other):
+        return self._compare(other, np.less_equal)
+
+    def __gt__(self, other):
+        return self._compare(other, np.greater)
+
+    def __ge__(self, other):
+        return self._compare(other, np.greater_equal)
+
+    def __eq__(self, other):
+        return self._compare(other, np.equal)
+
+    def __ne__(self, other):
+        return self._compare(other, np.not_equal)
+
+    def pow(self, exponent) -> Tensor:
+        if isinstance(exponent, Tensor) or not isinstance(exponent, (int, float, np.number)):
+            raise TypeError(
+                f"pow: the exponent must be a Python number, got {type(exponent).__name__}"
+            )
+        return ops.Pow.apply(self, exponent=float(exponent))
+
+    def sqrt(self) -> Tensor:
+        return ops.Pow.apply(self, exponent=0.5)
+
+    def matmul(self, other) -> Tensor:
+        """Matrix product with numpy's rules: batched, broadcast, 1-D operands."""
+        other = self._lift(other)
+        a = self.reshape(1, -1) if self.ndim == 1 else self
+        b = other.reshape(-1, 1) if other.ndim == 1 else other
+        out = ops.Matmul.apply(a, b)
+        if self.ndim == 1:
+            out = out.squeeze(-2)
+        if other.ndim == 1:
+            out = out.squeeze(-1)
+        return out
+
+    def exp(self):
+        return ops.Exp.apply(self)
+
+    def log(self):
+        return ops.Log.apply(self)
+
+    def tanh(self):
+        return ops.Tanh.apply(self)
+
+    def sigmoid(self):
+        return ops.Sigmoid.apply(self)
+
+    def relu(self):
+        return ops.Relu.apply(self)
+
+    def clamp(self, min=None, max=None) -> Tensor:
+        return ops.Clamp.apply(self, low=min, high=max)
+
+    clip = clamp
+
+    def float(self) -> Tensor:
+        return self.to(np.float32)
+
+    def double(self) -> Tensor:
+        return self.to(np.float64)
+
+    def long(self) -> Tensor:
+        return self.to(np.int64)
+
+    def to(self, dtype) -> Tensor:
+        """A copy of another dtype; the gradient flows back in this tensor's dtype."""
+        if np.dtype(dtype) == self.dtype:
+            return self
+        return ops.Cast.apply(self, dtype=np.dtype(dtype))
+
+    # -- reductions ----------------------------------------------------------------
+
+    def sum(self, dim=None, keepdim: bool = False) -> Tensor:
+        return ops.Sum.apply(self, dim=dim, keepdim=keepdim)
+
+    def mean(self, dim=None, keepdim: bool = False) -> Tensor:
+        return ops.Mean.apply(self, dim=dim, keepdim=keepdim)
+
+    def amax(self, dim=None, keepdim: bool = False) -> Tensor:
+        """Largest values over ``dim``; tied maxima share the gradient equally."""
+        return ops.Max.apply(self, dim=dim, keepdim=keepdim)
+
+    def amin(self, dim=None, keepdim: bool = False) -> Tensor:
+        return -(-self).amax(dim, keepdim)
+
+    def max(self, dim: int | None = None, keepdim: bool = False):
+        """``max()`` is the largest element; ``max(dim)`` is (values, indices) as in PyTorch."""
+        if dim is None:
+            return self.amax()
+        return MaxResult(self.amax(dim, keepdim), self.argmax(dim, keepdim))
+
+    def min(self, dim: int | None = None, keepdim: bool = False):
+        if dim is None:
+            return self.amin()
+        return MaxResult(self.amin(dim, keepdim), self.argmin(dim, keepdim))
+
+    def argmax(self, dim: int | None = None, keepdim: bool = False) -> Tensor:
+        return Tensor(np.argmax(self.data, axis=dim, keepdims=keepdim))
+
+    def argmin(self, dim: int | None = None, keepdim: bool = False) -> Tensor:
+        return Tensor(np.argmin(self.data, axis=dim, keepdims=keepdim))
+
+    def logsumexp(self, dim, keepdim: bool = False) -> Tensor:
+        return ops.LogSumExp.apply(self, dim=dim, keepdim=keepdim)
+
+    def softmax(self, dim: int) -> Tensor:
+        return ops.Softmax.apply(self, dim=dim)
+
+    def log_softmax(self, dim: int) -> Tensor:
+        return ops.LogSoftmax.apply(self, dim=dim)
+
+    # -- movement ------------------------------------------------------------------
+
+    def reshape(self, *shape) -> Tensor:
+        if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
+            shape = tuple(shape[0])
+        if shape == self.shape:
+            return self
+        return ops.Reshape.apply(self, shape=shape)
+
+    view = reshape
+
+    def flatten(self, start_dim: int = 0, end_dim: int = -1) -> Tensor:
+        if self.ndim == 0:
+            return self.reshape(1)
+        start, end = (d % self.ndim for d in (start_dim, end_dim))
+        shape = self.shape
+        return self.reshape(shape[:start] + (-1,) + shape[end + 1 :])
+
+    def unsqueeze(self, dim: int) -> Tensor:
+        dim = ops.normalize_dim("unsqueeze", dim, self.ndim + 1)
+        return self.reshape(self.shape[:dim] + (1,) + self.shape[dim:])
+
+    def squeeze(self, dim: int | None = None) -> Tensor:
+        if dim is None:
+            return self.reshape(tuple(n for n in self.shape if n != 1))
+        dim = ops.normalize_dim("squeeze", dim, self.ndim)
+        if self.shape[dim] != 1:
+            return self
+        return self.reshape(self.shape[:dim] + self.shape[dim + 1 :])
+
+    def permute(self, *dims) -> Tensor:
+        if len(dims) == 1 and isinstance(dims[0], (tuple, list)):
+            dims = tuple(dims[0])
+        return ops.Permute.apply(self, dims=dims)
+
+    def transpose(self, dim0: int, dim1: int) -> Tensor:
+        dims = list(range(self.ndim))
+        dim0 = ops.normalize_dim("transpose", dim0, self.ndim)
+        dim1 = ops.normalize_dim("transpose", dim1, self.ndim)
+        dims[dim0], dims[dim1] = dims[dim1], dims[dim0]
+        return self.permute(dims)
+
+    @property
+    def T(self) -> Tensor:
+        return self.permute(tuple(reversed(range(self.ndim))))
+
+    def expand(self, *shape) -> Tensor:
+        """Broadcast to ``shape`` (-1 keeps a dim), without copying."""
+        if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
+            shape = tuple(shape[0])
+        lead = len(shape) - self.ndim
+        shape = tuple(
+            self.shape[i - lead] if n == -1 and i >= lead else n for i, n in enumerate(shape)
+        )
+        return ops.Expand.apply(self, shape=shape)
+
+    def __getitem__(self, index) -> Tensor:
+        return ops.GetItem.apply(self, index=ops.plain_index(index))
+
+    def split(self, split_size_or_sections, dim: int = 0) -> tuple[Tensor, ...]:
+        """Pieces along ``dim``: of equal size (the last may be smaller), or of the sizes listed.
+
+        Each piece is a slice, so its gradient is the getitem primitive's.
+        """
+        dim = ops.normalize_dim("split", dim, self.ndim)
+        length = self.shape[dim]
+        if isinstance(split_size_or_sections, int):
+            if split_size_or_sections <= 0:
+                raise ValueError(f"split: split_size must be positive, got {split_size_or_sections}")
+            sizes = [min(split_size_or_sections, length - start)
+                     for start in range(0, length, split_size_or_sections)]
+        else:
+            sizes = list(split_size_or_sections)
+            if sum(sizes) != length or any(s < 0 for s in sizes):
+                raise ValueError(
+                    f"split: sections {sizes} do not add up to {length}, "
+                    f"the size of dim {dim} of shape {self.shape}"
+                )
+        starts = np.cumsum([0] + sizes[:-1])
+        lead = (slice(None),) * dim
+        return tuple(self[lead + (slice(int(s), int(s) + n),)] for s, n in zip(starts, sizes))
+
+    def chunk(self, chunks: int, dim: int = 0) -> tuple[Tensor, ...]:
+        if chunks <= 0:
+            raise ValueError(f"chunk: chunks must be positive, got {chunks}")
+        length = self.shape[ops.normalize_dim("chunk", dim, self.ndim)]
+        return self.split(max(1, -(-length // chunks)), dim)
+
+
+from . import autograd, ops  # noqa: E402  (both build on Tensor)
