@@ -1,0 +1,1 @@
+"""Helpers around training: gradient clipping, and packing of variable-length batches."""
