@@ -158,11 +158,52 @@ def _topological_order(root: Tensor) -> list[Tensor]:
     return order
 
 
-def _accumulate_into_grad(tensor: Tensor, grad: np.ndarray) -> None:
-    if tensor.grad is None:
-        tensor.grad = np.array(grad, dtype=tensor.dtype)  # a copy: never alias another grad
+class SliceGrad:
+    """A gradient that is zero outside ``index``, as a selection's backward returns.
+
+    The tape adds ``values`` into one buffer per input instead of building a
+    zero array of the input's shape for every slice, so reading a sequence
+    step by step costs O(step), not O(sequence), per step in backward.
+    ``unique`` says no element is selected twice (plain slices and ints).
+    """
+
+    __slots__ = ("index", "values", "unique")
+
+    def __init__(self, index, values: np.ndarray, unique: bool):
+        self.index, self.values, self.unique = index, values, unique
+
+
+def _scatter_add(target: np.ndarray, grad: SliceGrad) -> None:
+    if grad.unique:
+        target[grad.index] += grad.values
     else:
-        tensor.grad += grad
+        np.add.at(target, grad.index, grad.values)  # repeated indices accumulate
+
+
+def _sum_grads(total, grad, tensor: Tensor, owned: bool):
+    """``total + grad`` for ``tensor``; ``total`` may be reused when ``owned`` (allocated here)."""
+    if isinstance(grad, SliceGrad):
+        if total is None:
+            total = np.zeros(tensor.shape, grad.values.dtype)
+        elif not owned:
+            total = total.copy()
+        _scatter_add(total, grad)
+        return total
+    grad = unbroadcast(grad, tensor.shape)
+    if total is None:
+        return grad
+    if owned:
+        total += grad
+        return total
+    return total + grad
+
+
+def _accumulate_into_grad(tensor: Tensor, grad) -> None:
+    """Add into ``tensor.grad``, which always owns its memory (never aliases another grad)."""
+    if tensor.grad is None and not isinstance(grad, SliceGrad):
+        tensor.grad = np.array(unbroadcast(grad, tensor.shape), dtype=tensor.dtype)
+    else:
+        tensor.grad = _sum_grads(tensor.grad, grad, tensor, owned=True).astype(tensor.dtype, copy=False)
 
 
 def backward(root: Tensor, grad=None, retain_graph: bool = False) -> None:
@@ -195,6 +236,7 @@ def backward(root: Tensor, grad=None, retain_graph: bool = False) -> None:
         return
 
     grads = {id(root): grad}
+    owned = set()  # ids of gradient buffers allocated here, safe to add into in place
     for tensor in reversed(_topological_order(root)):
         grad = grads.pop(id(tensor), None)
         node = tensor._node
@@ -214,13 +256,13 @@ def backward(root: Tensor, grad=None, retain_graph: bool = False) -> None:
         for parent, parent_grad in zip(node.parents, input_grads):
             if parent_grad is None or not parent.requires_grad:
                 continue
-            parent_grad = unbroadcast(parent_grad, parent.shape)
             if parent._node is None:
                 _accumulate_into_grad(parent, parent_grad)
-            elif id(parent) in grads:
-                grads[id(parent)] = grads[id(parent)] + parent_grad
-            else:
-                grads[id(parent)] = parent_grad
+                continue
+            key = id(parent)
+            total = grads.get(key)
+            grads[key] = _sum_grads(total, parent_grad, parent, key in owned)
+            if total is not None or isinstance(parent_grad, SliceGrad):
+                owned.add(key)
         if not retain_graph:
             tensor._node = FreedNode(node.name)
-

@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from ..autograd import Function
+from ..autograd import Function, SliceGrad
 from .checks import normalize_dim
 
 
@@ -47,16 +47,11 @@ class GetItem(Function):
     """x[index] for ints, slices, None, Ellipsis, integer arrays and boolean masks."""
 
     def forward(self, x, index):
-        self.input_shape, self.index = x.shape, index
+        self.index = index
         return np.asarray(x[index])
 
     def backward(self, grad):
-        out = np.zeros(self.input_shape, grad.dtype)
-        if _is_advanced(self.index):
-            np.add.at(out, self.index, grad)  # repeated indices accumulate
-        else:
-            out[self.index] = grad
-        return out
+        return SliceGrad(self.index, grad, unique=not _is_advanced(self.index))
 
 
 class Cat(Function):
