@@ -100,6 +100,19 @@ class Sigmoid(Function):
         return kernel.sigmoid_backward(grad, self.y)
 
 
+class LogSigmoid(Function):
+    """log(sigmoid(x)), finite for any finite x (log(sigmoid(x)) composed would give log 0)."""
+
+    def forward(self, x):
+        if x.dtype.kind != "f":
+            x = x.astype(np.float64)
+        self.x = x
+        return kernel.log_sigmoid(x)
+
+    def backward(self, grad):
+        return kernel.log_sigmoid_backward(grad, self.x)
+
+
 class Relu(Function):
     def forward(self, x):
         self.positive = x > 0
