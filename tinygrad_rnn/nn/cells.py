@@ -1,0 +1,187 @@
+"""Recurrent cells: one time step, written as the textbook equations.
+
+Each step is a plain function of tensors built from primitives only, so the
+tape records it like any other expression; unrolling it over a sequence and
+calling backward() *is* backpropagation through time. The Cell modules hold
+the weights with PyTorch's names, shapes and gate order.
+
+Weights are stacked by gate: ``weight_ih`` is (G*H, input_size) and
+``weight_hh`` (G*H, H), with G = 1 (RNN), 4 (LSTM: i, f, g, o) or 3 (GRU: r, z, n).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from .. import rng
+from ..tensor import Tensor
+from .module import Module, Parameter
+
+
+def _affine(x: Tensor, weight: Tensor, bias: Tensor | None) -> Tensor:
+    """x W^T + b for a batch of rows x (N, in)."""
+    out = x @ weight.T
+    return out if bias is None else out + bias
+
+
+def rnn_tanh_cell(x, h, weight_ih, weight_hh, bias_ih=None, bias_hh=None):
+    """h_t = tanh(x_t W_ih^T + b_ih + h_{t-1} W_hh^T + b_hh).  x (N, in), h (N, H) -> (N, H)."""
+    return (_affine(x, weight_ih, bias_ih) + _affine(h, weight_hh, bias_hh)).tanh()
+
+
+def rnn_relu_cell(x, h, weight_ih, weight_hh, bias_ih=None, bias_hh=None):
+    """h_t = relu(x_t W_ih^T + b_ih + h_{t-1} W_hh^T + b_hh).  x (N, in), h (N, H) -> (N, H)."""
+    return (_affine(x, weight_ih, bias_ih) + _affine(h, weight_hh, bias_hh)).relu()
+
+
+def lstm_cell(x, state, weight_ih, weight_hh, bias_ih=None, bias_hh=None):
+    """One LSTM step. x (N, in), state (h, c) each (N, H) -> (h_t, c_t).
+
+        i_t = sigmoid(W_ii x_t + b_ii + W_hi h_{t-1} + b_hi)    input gate
+        f_t = sigmoid(W_if x_t + b_if + W_hf h_{t-1} + b_hf)    forget gate
+        g_t = tanh(W_ig x_t + b_ig + W_hg h_{t-1} + b_hg)       candidate cell
+        o_t = sigmoid(W_io x_t + b_io + W_ho h_{t-1} + b_ho)    output gate
+        c_t = f_t * c_{t-1} + i_t * g_t
+        h_t = o_t * tanh(c_t)
+    """
+    h, c = state
+    gates = _affine(x, weight_ih, bias_ih) + _affine(h, weight_hh, bias_hh)
+    i_t, f_t, g_t, o_t = gates.chunk(4, dim=1)
+    i_t, f_t, g_t, o_t = i_t.sigmoid(), f_t.sigmoid(), g_t.tanh(), o_t.sigmoid()
+    c_t = f_t * c + i_t * g_t
+    h_t = o_t * c_t.tanh()
+    return h_t, c_t
+
+
+def gru_cell(x, h, weight_ih, weight_hh, bias_ih=None, bias_hh=None):
+    """One GRU step. x (N, in), h (N, H) -> h_t (N, H).
+
+        r_t = sigmoid(W_ir x_t + b_ir + W_hr h_{t-1} + b_hr)           reset gate
+        z_t = sigmoid(W_iz x_t + b_iz + W_hz h_{t-1} + b_hz)           update gate
+        n_t = tanh(W_in x_t + b_in + r_t * (W_hn h_{t-1} + b_hn))      candidate
+        h_t = (1 - z_t) * n_t + z_t * h_{t-1}
+    """
+    x_r, x_z, x_n = _affine(x, weight_ih, bias_ih).chunk(3, dim=1)
+    h_r, h_z, h_n = _affine(h, weight_hh, bias_hh).chunk(3, dim=1)
+    r_t = (x_r + h_r).sigmoid()
+    z_t = (x_z + h_z).sigmoid()
+    n_t = (x_n + r_t * h_n).tanh()
+    h_t = (1 - z_t) * n_t + z_t * h
+    return h_t
+
+
+GATES = {"RNN_TANH": 1, "RNN_RELU": 1, "LSTM": 4, "GRU": 3}
+
+
+def check_sizes(owner: str, input_size, hidden_size) -> None:
+    for name, value in (("input_size", input_size), ("hidden_size", hidden_size)):
+        if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value <= 0:
+            raise ValueError(f"{owner}: {name} must be a positive int, got {value!r}")
+
+
+def uniform_parameter(shape: tuple, hidden_size: int, dtype=np.float32) -> Parameter:
+    """U(-1/sqrt(H), 1/sqrt(H)), PyTorch's initialisation of every recurrent weight."""
+    bound = 1 / math.sqrt(hidden_size)
+    return Parameter(rng.generator().uniform(-bound, bound, shape).astype(dtype))
+
+
+def nonlinearity_mode(owner: str, nonlinearity: str) -> str:
+    if nonlinearity not in ("tanh", "relu"):
+        raise ValueError(f"{owner}: nonlinearity must be 'tanh' or 'relu', got {nonlinearity!r}")
+    return "RNN_" + nonlinearity.upper()
+
+
+class _CellBase(Module):
+    """Holds weight_ih (G*H, in), weight_hh (G*H, H), bias_ih and bias_hh (G*H,)."""
+
+    def __init__(self, mode: str, input_size: int, hidden_size: int, bias: bool):
+        super().__init__()
+        check_sizes(type(self).__name__, input_size, hidden_size)
+        self.input_size, self.hidden_size, self.bias = input_size, hidden_size, bias
+        rows = GATES[mode] * hidden_size
+        self.weight_ih = uniform_parameter((rows, input_size), hidden_size)
+        self.weight_hh = uniform_parameter((rows, hidden_size), hidden_size)
+        if bias:
+            self.bias_ih = uniform_parameter((rows,), hidden_size)
+            self.bias_hh = uniform_parameter((rows,), hidden_size)
+        else:
+            self.bias_ih = self.bias_hh = None
+
+    def extra_repr(self) -> str:
+        return f"{self.input_size}, {self.hidden_size}" + ("" if self.bias else ", bias=False")
+
+    def _weights(self) -> tuple:
+        return self.weight_ih, self.weight_hh, self.bias_ih, self.bias_hh
+
+    def _prepare(self, input: Tensor, hx: Tensor | None):
+        """Batch a 1-D input, check shapes, and default hx to zeros."""
+        name = type(self).__name__
+        if input.ndim not in (1, 2):
+            raise ValueError(f"{name}: input must be (N, input_size) or (input_size,), got shape {input.shape}")
+        if input.shape[-1] != self.input_size:
+            raise ValueError(
+                f"{name}: input has {input.shape[-1]} features but input_size is {self.input_size} "
+                f"(input shape {input.shape})"
+            )
+        if input.dtype != self.weight_ih.dtype:
+            raise TypeError(f"{name}: input dtype {input.dtype} differs from the weights' {self.weight_ih.dtype}")
+        batched = input.ndim == 2
+        x = input if batched else input.reshape(1, -1)
+        expected = (x.shape[0], self.hidden_size) if batched else (self.hidden_size,)
+        if hx is None:
+            return x, Tensor(np.zeros((x.shape[0], self.hidden_size), input.dtype)), batched
+        if hx.shape != expected:
+            raise ValueError(f"{name}: hx has shape {hx.shape}, expected {expected}")
+        return x, (hx if batched else hx.reshape(1, -1)), batched
+
+
+class RNNCell(_CellBase):
+    """h' = act(x W_ih^T + b_ih + h W_hh^T + b_hh), act = tanh or relu.
+
+    ``forward(input (N, in) or (in,), hx (N, H) or (H,) = zeros) -> h' (N, H) or (H,)``
+    """
+
+    def __init__(self, input_size: int, hidden_size: int, bias: bool = True,
+                 nonlinearity: str = "tanh"):
+        super().__init__(nonlinearity_mode("RNNCell", nonlinearity), input_size, hidden_size, bias)
+        self.nonlinearity = nonlinearity
+
+    def forward(self, input: Tensor, hx: Tensor | None = None) -> Tensor:
+        x, h, batched = self._prepare(input, hx)
+        cell = rnn_tanh_cell if self.nonlinearity == "tanh" else rnn_relu_cell
+        h_t = cell(x, h, *self._weights())
+        return h_t if batched else h_t.reshape(-1)
+
+
+class LSTMCell(_CellBase):
+    """c' = f*c + i*g, h' = o*tanh(c'), gates i, f, g, o stacked in that order.
+
+    ``forward(input (N, in) or (in,), hx=(h, c) each (N, H) or (H,) = zeros) -> (h', c')``
+    """
+
+    def __init__(self, input_size: int, hidden_size: int, bias: bool = True):
+        super().__init__("LSTM", input_size, hidden_size, bias)
+
+    def forward(self, input: Tensor, hx: tuple | None = None) -> tuple:
+        h, c = (None, None) if hx is None else hx
+        x, h, batched = self._prepare(input, h)
+        _, c, _ = self._prepare(input, c)
+        h_t, c_t = lstm_cell(x, (h, c), *self._weights())
+        return (h_t, c_t) if batched else (h_t.reshape(-1), c_t.reshape(-1))
+
+
+class GRUCell(_CellBase):
+    """h' = (1-z)*n + z*h with n = tanh(W_in x + b_in + r*(W_hn h + b_hn)), gates r, z, n.
+
+    ``forward(input (N, in) or (in,), hx (N, H) or (H,) = zeros) -> h' (N, H) or (H,)``
+    """
+
+    def __init__(self, input_size: int, hidden_size: int, bias: bool = True):
+        super().__init__("GRU", input_size, hidden_size, bias)
+
+    def forward(self, input: Tensor, hx: Tensor | None = None) -> Tensor:
+        x, h, batched = self._prepare(input, hx)
+        h_t = gru_cell(x, h, *self._weights())
+        return h_t if batched else h_t.reshape(-1)
