@@ -34,11 +34,11 @@ def _outputs(result) -> list[Tensor]:
 
 
 def _as_float64_leaf(t):
-    """A fresh leaf on the same memory (float64 keeps its strides) or a float64 copy."""
-    if not isinstance(t, Tensor) or t.dtype.kind != "f":
+    """float64 leaves as they are (``fn`` may close over them, as over a model's
+    parameters); anything else as a fresh float64 leaf."""
+    if not isinstance(t, Tensor) or t.dtype.kind != "f" or (t.dtype == np.float64 and t.is_leaf):
         return t
-    data = t.data if t.dtype == np.float64 else t.data.astype(np.float64)
-    return Tensor(data, requires_grad=t.requires_grad)
+    return Tensor(t.data.astype(np.float64), requires_grad=t.requires_grad)
 
 
 def gradcheck(fn, inputs, eps: float = 1e-6, atol: float = 1e-5, rtol: float = 1e-3,
@@ -46,15 +46,29 @@ def gradcheck(fn, inputs, eps: float = 1e-6, atol: float = 1e-5, rtol: float = 1
     """Compare gradients of ``fn(*inputs)`` with finite differences.
 
     ``inputs``: a tensor or a sequence of tensors (and other arguments, passed
-    as they are); those that require grad are checked, in float64. Returns
-    True, or raises GradcheckError naming the input, the element (or the
-    random direction in ``fast_mode``) and both values.
+    as they are); those that require grad are checked, in float64. float64
+    leaves are used as given, so ``fn`` may close over them: to check a
+    layer, call ``layer.double()`` and pass ``layer.parameters()`` among the
+    inputs. Their ``.grad`` is left as it was. Returns True, or raises
+    GradcheckError naming the input, the element (or the random direction
+    in ``fast_mode``) and both values.
     """
     inputs = [inputs] if isinstance(inputs, Tensor) else list(inputs)
     inputs = [_as_float64_leaf(t) for t in inputs]
     checked = [i for i, t in enumerate(inputs) if isinstance(t, Tensor) and t.requires_grad]
     if not checked:
         raise ValueError("gradcheck: no input requires grad")
+    earlier_grads = [inputs[i].grad for i in checked]
+    try:
+        for i in checked:
+            inputs[i].grad = None
+        return _gradcheck(fn, inputs, checked, eps, atol, rtol, fast_mode, seed)
+    finally:
+        for i, grad in zip(checked, earlier_grads):
+            inputs[i].grad = grad
+
+
+def _gradcheck(fn, inputs, checked, eps, atol, rtol, fast_mode, seed) -> bool:
     random = np.random.default_rng(seed)
 
     outputs = _outputs(fn(*inputs))
