@@ -5,12 +5,14 @@ from .autograd import Function, enable_grad, is_grad_enabled, no_grad
 from .creation import (arange, cat, full, ones, ones_like, rand, randn, stack, tensor, where,
                        zeros, zeros_like)
 from .gradcheck import GradcheckError, gradcheck
+from .io import load, save
 from .rng import manual_seed
 
 float32, float64, int64 = "float32", "float64", "int64"
 
 __all__ = [
     "Function", "GradcheckError", "Tensor", "arange", "cat", "enable_grad", "float32",
-    "float64", "full", "gradcheck", "int64", "is_grad_enabled", "manual_seed", "no_grad",
-    "ones", "ones_like", "rand", "randn", "stack", "tensor", "where", "zeros", "zeros_like",
+    "float64", "full", "gradcheck", "int64", "is_grad_enabled", "load", "manual_seed",
+    "no_grad", "ones", "ones_like", "rand", "randn", "save", "stack", "tensor", "where", "zeros",
+    "zeros_like",
 ]
