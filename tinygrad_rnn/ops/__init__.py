@@ -6,6 +6,7 @@ fails it.
 """
 
 from .checks import normalize_dim, normalize_dims, plain_index
+from .embedding import Embedding
 from .linalg import Matmul
 from .movement import Cat, Expand, GetItem, Permute, Reshape, Stack
 from .nnops import LogSoftmax, Softmax
@@ -13,7 +14,7 @@ from .pointwise import Add, Cast, Clamp, Div, Exp, Log, Mul, Neg, Pow, Relu, Sig
 from .reduce import LogSumExp, Max, Mean, Sum
 
 __all__ = [
-    "Add", "Cast", "Cat", "Clamp", "Div", "Exp", "Expand", "GetItem", "Log", "LogSoftmax",
+    "Add", "Cast", "Cat", "Clamp", "Div", "Embedding", "Exp", "Expand", "GetItem", "Log", "LogSoftmax",
     "LogSumExp", "Matmul", "Max", "Mean", "Mul", "Neg", "Permute", "Pow", "Relu", "Reshape",
     "Sigmoid", "Softmax", "Stack", "Sub", "Sum", "Tanh", "Where",
     "normalize_dim", "normalize_dims", "plain_index",

@@ -1,0 +1,52 @@
+"""Embedding lookup: rows of a table picked by integer indices."""
+
+import numpy as np
+
+from ..autograd import Function
+
+
+class Embedding(Function):
+    """``weight[indices]`` for a ``(num_embeddings, dim)`` table; output ``(*indices.shape, dim)``.
+
+    ``indices`` is a constant integer array. In backward, rows picked several
+    times sum their gradients, and the ``padding_idx`` row gets none.
+    """
+
+    def forward(self, weight, indices, padding_idx=None):
+        if weight.ndim != 2:
+            raise ValueError(
+                f"embedding: weight must be 2-D (num_embeddings, dim), got shape {weight.shape}"
+            )
+        indices, num = np.asarray(indices), weight.shape[0]
+        if indices.dtype.kind not in "iu":
+            raise TypeError(
+                f"embedding: indices must be integers, "
+                f"got dtype {indices.dtype} (shape {indices.shape})"
+            )
+        if indices.size and (indices.min() < 0 or indices.max() >= num):
+            bad = indices.min() if indices.min() < 0 else indices.max()
+            raise IndexError(
+                f"embedding: index {bad} is out of range for num_embeddings={num} "
+                f"(indices shape {indices.shape}, valid 0 to {num - 1})"
+            )
+        if padding_idx is not None and not 0 <= padding_idx < num:
+            raise IndexError(
+                f"embedding: padding_idx={padding_idx} is out of range for num_embeddings={num}"
+            )
+        self.indices, self.weight_shape = indices.ravel(), weight.shape
+        self.padding_idx = padding_idx
+        return weight[indices]
+
+    def backward(self, grad):
+        grad = grad.reshape(self.indices.size, self.weight_shape[1])
+        grad_weight = np.zeros(self.weight_shape, grad.dtype)
+        if self.indices.size:
+            # Sort so equal indices are adjacent, then sum each run at once:
+            # several times faster than np.add.at when indices repeat a lot.
+            order = np.argsort(self.indices, kind="stable")
+            rows = self.indices[order]
+            starts = np.flatnonzero(np.r_[True, rows[1:] != rows[:-1]])
+            grad_weight[rows[starts]] = np.add.reduceat(grad[order], starts, axis=0)
+        if self.padding_idx is not None:
+            grad_weight[self.padding_idx] = 0
+        return grad_weight
