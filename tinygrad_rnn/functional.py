@@ -1,6 +1,10 @@
 """torch.nn.functional's names for tinygrad_rnn: activations, dropout, linear, losses.
 
 Everything here is composed from primitives, so gradients come from the tape.
+The classification losses share one idea: an integer class target becomes a
+target distribution q over the classes (one-hot, times the class weight,
+mixed with the uniform distribution by label smoothing, zero where the target
+is ignored), and the loss is the cross entropy -sum_c q_c log p_c.
 """
 
 from __future__ import annotations
@@ -8,7 +12,56 @@ from __future__ import annotations
 import numpy as np
 
 from . import rng
+from .ops.pointwise import LogSigmoid
 from .tensor import Tensor
+
+_REDUCTIONS = ("mean", "sum", "none")
+
+
+# -- activations and layers -------------------------------------------------------
+
+
+def relu(x: Tensor) -> Tensor:
+    return x.relu()
+
+
+def tanh(x: Tensor) -> Tensor:
+    return x.tanh()
+
+
+def sigmoid(x: Tensor) -> Tensor:
+    return x.sigmoid()
+
+
+def logsigmoid(x: Tensor) -> Tensor:
+    """log(sigmoid(x)), finite for every finite x."""
+    return LogSigmoid.apply(x)
+
+
+def softplus(x: Tensor) -> Tensor:
+    """log(1 + exp(x)) = -logsigmoid(-x), exact and finite for every finite x."""
+    return -LogSigmoid.apply(-x)
+
+
+def softmax(x: Tensor, dim: int) -> Tensor:
+    return x.softmax(dim)
+
+
+def log_softmax(x: Tensor, dim: int) -> Tensor:
+    return x.log_softmax(dim)
+
+
+def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
+    """``x @ weight.T + bias``: x ``(..., in)``, weight ``(out, in)``, bias ``(out,)`` -> ``(..., out)``."""
+    if weight.ndim != 2 or x.ndim < 1 or x.shape[-1] != weight.shape[1]:
+        raise ValueError(
+            f"linear: input of shape {x.shape} does not fit weight of shape {weight.shape} "
+            "(need input (..., in) and weight (out, in))"
+        )
+    if bias is not None and bias.shape != (weight.shape[0],):
+        raise ValueError(f"linear: bias must have shape ({weight.shape[0]},), got {bias.shape}")
+    out = x @ weight.T
+    return out if bias is None else out + bias
 
 
 def dropout(x: Tensor, p: float = 0.5, training: bool = True) -> Tensor:
@@ -29,3 +82,234 @@ def dropout(x: Tensor, p: float = 0.5, training: bool = True) -> Tensor:
         keep = rng.generator().random(x.shape) < 1.0 - p
         mask = keep.astype(x.dtype) / np.asarray(1.0 - p, x.dtype)
     return x * Tensor(mask)
+
+
+# -- argument checks shared by the losses -----------------------------------------------
+
+
+def _check_reduction(loss: str, reduction: str) -> None:
+    if reduction not in _REDUCTIONS:
+        raise ValueError(f"{loss}: reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
+
+
+def _check_input(loss: str, input) -> None:
+    if not isinstance(input, Tensor):
+        raise TypeError(f"{loss}: input must be a Tensor, got {type(input).__name__}")
+    if input.dtype.kind != "f":
+        raise TypeError(f"{loss}: input must be floating point, got dtype {input.dtype} (shape {input.shape})")
+
+
+def _reduce(loss: Tensor, reduction: str) -> Tensor:
+    if reduction == "sum":
+        return loss.sum()
+    if reduction == "mean":
+        return loss.mean()
+    return loss
+
+
+def _as_array(x, dtype=None) -> np.ndarray:
+    """A constant argument (Tensor, ndarray or list) as an ndarray."""
+    return np.asarray(x.data if isinstance(x, Tensor) else x, dtype=dtype)
+
+
+def _class_weight(loss: str, weight, num_classes: int, dtype) -> np.ndarray:
+    weight = _as_array(weight, dtype)
+    if weight.shape != (num_classes,):
+        raise ValueError(
+            f"{loss}: weight must have shape ({num_classes},), one entry per class, got {weight.shape}"
+        )
+    return weight
+
+
+# -- classification losses -------------------------------------------------------------
+
+
+def _index_target_distribution(loss, input, target, class_dim, weight, ignore_index, label_smoothing):
+    """Integer targets as a constant target distribution q shaped like ``input``.
+
+    q[n, c] = w[t_n] (1 - eps) [c == t_n] + w[c] eps / C, and 0 where t_n is
+    ignored. Returns q and the sum of w[t_n] over the kept targets, the
+    denominator of the 'mean' reduction (as in PyTorch).
+    """
+    target = _as_array(target)
+    if target.dtype.kind not in "iu":
+        raise TypeError(
+            f"{loss}: class-index targets must be integers, got dtype {target.dtype} "
+            f"(target shape {target.shape}, input shape {input.shape}); class probabilities "
+            "must have the input's shape"
+        )
+    expected = input.shape[:class_dim] + input.shape[class_dim + 1 :]
+    if target.shape != expected:
+        raise ValueError(
+            f"{loss}: target of shape {target.shape} does not fit input of shape {input.shape} "
+            f"(expected target shape {expected}: the input without its class dim {class_dim})"
+        )
+    num_classes = input.shape[class_dim]
+    kept = target != ignore_index
+    if kept.any():
+        low, high = target[kept].min(), target[kept].max()
+        if low < 0 or high >= num_classes:
+            bad = low if low < 0 else high
+            raise IndexError(
+                f"{loss}: target {bad} is out of range for C={num_classes} classes "
+                f"(expected 0 to {num_classes - 1}, or ignore_index={ignore_index})"
+            )
+    w = np.ones(num_classes, input.dtype) if weight is None else _class_weight(loss, weight, num_classes, input.dtype)
+
+    classes = np.where(kept, target, 0)  # any valid index where ignored; its row is zeroed
+    kept_weight = np.where(kept, w[classes], 0).astype(input.dtype)
+    along_class_dim = [1] * input.ndim
+    along_class_dim[class_dim] = num_classes
+    one_hot = np.expand_dims(classes, class_dim) == np.arange(num_classes).reshape(along_class_dim)
+    q = one_hot * np.expand_dims(kept_weight * (1 - label_smoothing), class_dim)
+    if label_smoothing:
+        uniform = (w * (label_smoothing / num_classes)).reshape(along_class_dim)
+        q = q + np.expand_dims(kept, class_dim) * uniform
+    return q, kept_weight.sum()
+
+
+def _mean_over_weight(total: Tensor, weight_sum: float) -> Tensor:
+    """``total / weight_sum``; with nothing to average (weight_sum 0) the value is nan and
+    the gradient zero, as in PyTorch, without a 0/0 in numpy."""
+    if weight_sum == 0:
+        return total * 0 + Tensor(np.asarray(np.nan, total.dtype))
+    return total / weight_sum
+
+
+def _cross_entropy_from_log_probs(loss, log_probs, target, class_dim, weight, ignore_index,
+                                  reduction, label_smoothing) -> Tensor:
+    q, weight_sum = _index_target_distribution(
+        loss, log_probs, target, class_dim, weight, ignore_index, label_smoothing
+    )
+    per_target = -(log_probs * Tensor(q)).sum(dim=class_dim)
+    if reduction == "none":
+        return per_target
+    total = per_target.sum()
+    return total if reduction == "sum" else _mean_over_weight(total, float(weight_sum))
+
+
+def _class_dim(loss: str, input: Tensor) -> int:
+    if input.ndim == 0:
+        raise ValueError(f"{loss}: input must have a class dim: (C,), (N, C) or (N, C, d1, ...), got shape ()")
+    class_dim = 0 if input.ndim == 1 else 1
+    if input.shape[class_dim] == 0:
+        raise ValueError(f"{loss}: input of shape {input.shape} has no classes along dim {class_dim}")
+    return class_dim
+
+
+def cross_entropy(input: Tensor, target, weight=None, ignore_index: int = -100,
+                  reduction: str = "mean", label_smoothing: float = 0.0) -> Tensor:
+    """Cross entropy between the softmax of ``input`` over dim 1 and ``target``, as torch's.
+
+    input: logits ``(N, C)``, ``(N, C, d1, ...)`` or ``(C,)`` unbatched.
+    target: integer class indices ``(N, d1, ...)`` (``()`` unbatched), or class
+    probabilities shaped like ``input``. weight: ``(C,)`` constant class weights.
+    Targets equal to ``ignore_index`` contribute nothing. ``label_smoothing``
+    eps mixes each target with the uniform distribution: (1 - eps) target + eps / C.
+    reduction 'none' gives one loss per target ``(N, d1, ...)``; 'mean' divides
+    the sum by the total weight of the kept targets (by N*d1*... for
+    probability targets). If every target is ignored, 'mean' gives nan with a
+    zero gradient, as in PyTorch.
+    """
+    loss = "cross_entropy"
+    _check_input(loss, input)
+    _check_reduction(loss, reduction)
+    if not 0.0 <= label_smoothing <= 1.0:
+        raise ValueError(f"{loss}: label_smoothing must be in [0, 1], got {label_smoothing}")
+    class_dim = _class_dim(loss, input)
+    log_probs = input.log_softmax(class_dim)
+    if not isinstance(target, Tensor):
+        target = np.asarray(target)
+    if target.dtype.kind == "f" and target.ndim == input.ndim:  # class probabilities
+        return _cross_entropy_soft(loss, log_probs, target, class_dim, weight, reduction, label_smoothing)
+    return _cross_entropy_from_log_probs(
+        loss, log_probs, target, class_dim, weight, ignore_index, reduction, label_smoothing
+    )
+
+
+def _cross_entropy_soft(loss, log_probs, target, class_dim, weight, reduction, label_smoothing):
+    """Cross entropy against class probabilities (a target that may itself need a gradient)."""
+    if target.shape != log_probs.shape:
+        raise ValueError(
+            f"{loss}: probability target of shape {target.shape} must have the input's shape "
+            f"{log_probs.shape} (integer class indices have the input's shape without dim {class_dim})"
+        )
+    q = target.to(log_probs.dtype) if isinstance(target, Tensor) else Tensor(target.astype(log_probs.dtype))
+    num_classes = log_probs.shape[class_dim]
+    if label_smoothing:
+        q = q * (1 - label_smoothing) + label_smoothing / num_classes
+    if weight is not None:
+        along_class_dim = [1] * log_probs.ndim
+        along_class_dim[class_dim] = num_classes
+        q = q * Tensor(_class_weight(loss, weight, num_classes, log_probs.dtype).reshape(along_class_dim))
+    return _reduce(-(log_probs * q).sum(dim=class_dim), reduction)
+
+
+def nll_loss(input: Tensor, target, weight=None, ignore_index: int = -100,
+             reduction: str = "mean") -> Tensor:
+    """Negative log-likelihood of integer ``target`` under log-probabilities ``input``, as torch's.
+
+    input: log-probabilities ``(N, C)``, ``(N, C, d1, ...)`` or ``(C,)``; target:
+    class indices ``(N, d1, ...)``. Loss per target: -weight[t] * input[n, t].
+    'mean' divides by the total weight of the kept targets (nan, with a zero
+    gradient, if every target is ignored).
+    """
+    loss = "nll_loss"
+    _check_input(loss, input)
+    _check_reduction(loss, reduction)
+    class_dim = _class_dim(loss, input)
+    return _cross_entropy_from_log_probs(loss, input, target, class_dim, weight, ignore_index, reduction, 0.0)
+
+
+def binary_cross_entropy_with_logits(input: Tensor, target, weight=None, pos_weight=None,
+                                     reduction: str = "mean") -> Tensor:
+    """-[pw y log sigmoid(x) + (1 - y) log(1 - sigmoid(x))], elementwise, as torch's.
+
+    input: logits x, any shape; target y: probabilities of the same shape.
+    weight: broadcasts to the input (rescales each element); pos_weight: the
+    weight of positive examples, broadcasting along the last (class) dim.
+    Computed as (1 - y) x - (1 + (pw - 1) y) log sigmoid(x), with a stable
+    log sigmoid, so logits of any finite size give finite values and gradients.
+    """
+    loss = "binary_cross_entropy_with_logits"
+    _check_input(loss, input)
+    _check_reduction(loss, reduction)
+    y = _same_shape_target(loss, target, input)
+    if pos_weight is None:
+        log_weight = 1
+    else:
+        pos_weight = _broadcastable(loss, "pos_weight", pos_weight, input)
+        log_weight = 1 + (pos_weight - 1) * y
+    out = (1 - y) * input - log_weight * LogSigmoid.apply(input)
+    if weight is not None:
+        out = out * _broadcastable(loss, "weight", weight, input)
+    return _reduce(out, reduction)
+
+
+def _same_shape_target(loss: str, target, input: Tensor) -> Tensor:
+    """``target`` as a tensor of the input's dtype; a target tensor keeps its graph."""
+    target = target.to(input.dtype) if isinstance(target, Tensor) else Tensor(_as_array(target, input.dtype))
+    if target.shape != input.shape:
+        raise ValueError(f"{loss}: target of shape {target.shape} must have the input's shape {input.shape}")
+    return target
+
+
+def _broadcastable(loss: str, name: str, value, input: Tensor) -> Tensor:
+    """A constant that must broadcast to the input's shape without enlarging it."""
+    array = _as_array(value, input.dtype)
+    try:
+        fits = np.broadcast_shapes(array.shape, input.shape) == input.shape
+    except ValueError:
+        fits = False
+    if not fits:
+        raise ValueError(f"{loss}: {name} of shape {array.shape} does not broadcast to the input's shape {input.shape}")
+    return Tensor(array)
+
+
+def mse_loss(input: Tensor, target, reduction: str = "mean") -> Tensor:
+    """Mean squared error (input - target)**2, input and target of one shape."""
+    loss = "mse_loss"
+    _check_input(loss, input)
+    _check_reduction(loss, reduction)
+    diff = input - _same_shape_target(loss, target, input)
+    return _reduce(diff * diff, reduction)

@@ -1,0 +1,61 @@
+"""Gradient clipping, the classic remedy for gradients that explode through time."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from ...tensor import Tensor
+
+
+def _grads(parameters) -> list[np.ndarray]:
+    """The gradients of ``parameters`` (one tensor or an iterable), skipping those with none."""
+    if isinstance(parameters, Tensor):
+        parameters = [parameters]
+    return [p.grad for p in parameters if p.grad is not None]
+
+
+def clip_grad_norm_(parameters, max_norm: float, norm_type: float = 2.0,
+                    error_if_nonfinite: bool = False, foreach=None) -> Tensor:
+    """Scale gradients in place so that their total norm is at most ``max_norm``.
+
+    The total norm is the ``norm_type``-norm (``inf`` for the largest
+    magnitude) of all gradients joined into one vector. When it exceeds
+    ``max_norm`` every gradient is multiplied by max_norm / (total + 1e-6), as
+    in PyTorch. A nan total norm leaves the gradients as they are; pass
+    ``error_if_nonfinite=True`` to raise RuntimeError on nan or inf instead.
+    ``foreach`` is accepted for PyTorch compatibility and ignored. Returns the
+    total norm before clipping as a 0-d tensor (0.0 when no parameter has a gradient).
+    """
+    max_norm, norm_type = float(max_norm), float(norm_type)
+    if max_norm < 0:
+        raise ValueError(f"clip_grad_norm_: max_norm must be >= 0, got {max_norm}")
+    if not norm_type > 0:
+        raise ValueError(f"clip_grad_norm_: norm_type must be positive or inf, got {norm_type}")
+    grads = _grads(parameters)
+    if not grads:
+        return Tensor(np.zeros((), np.float32))
+    # float64 so that float32 gradients cannot overflow when squared
+    norms = [np.linalg.norm(g.astype(np.float64, copy=False).ravel(), norm_type) for g in grads if g.size]
+    total = float(np.linalg.norm(np.array(norms), norm_type)) if norms else 0.0
+    if error_if_nonfinite and not math.isfinite(total):
+        raise RuntimeError(
+            f"clip_grad_norm_: the total norm of order {norm_type} of the gradients is {total}; "
+            "set error_if_nonfinite=False to clip anyway"
+        )
+    coefficient = max_norm / (total + 1e-6)
+    if coefficient < 1:
+        with np.errstate(invalid="ignore"):  # an inf gradient times 0 is nan, as in PyTorch
+            for g in grads:
+                g *= coefficient
+    return Tensor(np.asarray(total, np.result_type(*grads)))
+
+
+def clip_grad_value_(parameters, clip_value: float) -> None:
+    """Clamp every gradient element into [-clip_value, clip_value], in place."""
+    clip_value = float(clip_value)
+    if clip_value < 0:
+        raise ValueError(f"clip_grad_value_: clip_value must be >= 0, got {clip_value}")
+    for g in _grads(parameters):
+        np.clip(g, -clip_value, clip_value, out=g)

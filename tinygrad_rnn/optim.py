@@ -1,0 +1,334 @@
+"""Optimizers with PyTorch's names, parameter groups and update formulas.
+
+An optimizer holds parameter groups (lists of parameters sharing
+hyper-parameters) and, per parameter, a state of running buffers. ``step()``
+reads each ``p.grad`` and updates ``p.data`` in place, in the parameter's
+dtype; parameters whose grad is None are skipped. The formulas follow the
+algorithm boxes of torch.optim, one line per line.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+
+import numpy as np
+
+from .autograd import enable_grad
+from .tensor import Tensor
+
+
+class Optimizer:
+    """Base class: ``params`` is an iterable of tensors, or of dicts ``{'params': [...], **options}``
+    whose options override ``defaults`` for that group."""
+
+    def __init__(self, params, defaults: dict):
+        self.defaults = dict(defaults)
+        self.param_groups: list[dict] = []
+        self.state: dict[Tensor, dict] = {}  # keyed by the parameter itself (identity hash)
+        if isinstance(params, Tensor):
+            raise TypeError(
+                f"{self._name}: params must be an iterable of tensors or of dicts, got one Tensor "
+                f"of shape {params.shape}; wrap it in a list"
+            )
+        groups = list(params)
+        if not groups:
+            raise ValueError(f"{self._name}: got an empty parameter list")
+        if not isinstance(groups[0], dict):
+            groups = [{"params": groups}]
+        for group in groups:
+            self.add_param_group(group)
+
+    @property
+    def _name(self) -> str:
+        return type(self).__name__
+
+    def add_param_group(self, group: dict) -> None:
+        """Add a group of parameters, filling options it leaves out from ``defaults``."""
+        params = group["params"]
+        params = [params] if isinstance(params, Tensor) else list(params)
+        for p in params:
+            if not isinstance(p, Tensor):
+                raise TypeError(f"{self._name}: can only optimize tensors, got {type(p).__name__}")
+            if not p.is_leaf or not p.requires_grad:
+                raise ValueError(
+                    f"{self._name}: can only optimize leaf tensors that require grad "
+                    f"(got one of shape {p.shape})"
+                )
+        known = {id(p) for g in self.param_groups for p in g["params"]}
+        if len({id(p) for p in params}) != len(params) or known & {id(p) for p in params}:
+            raise ValueError(f"{self._name}: a parameter appears more than once")
+        group = {**self.defaults, **group, "params": params}
+        self._check_options(group)
+        self.param_groups.append(group)
+
+    def _check_options(self, group: dict) -> None:
+        """Raise ValueError for invalid hyper-parameters; each optimizer lists its own."""
+
+    def _require(self, condition: bool, name: str, value, rule: str) -> None:
+        if not condition:
+            raise ValueError(f"{self._name}: invalid {name} {value!r} ({rule})")
+
+    def zero_grad(self, set_to_none: bool = True) -> None:
+        """Forget the gradients (set them to None, or to zeros with ``set_to_none=False``)."""
+        for group in self.param_groups:
+            for p in group["params"]:
+                if set_to_none:
+                    p.grad = None
+                elif p.grad is not None:
+                    p.grad[...] = 0
+
+    def step(self, closure=None):
+        """Update every parameter that has a gradient; ``closure`` re-evaluates the loss first."""
+        loss = None
+        if closure is not None:
+            with enable_grad():
+                loss = closure()
+        for group in self.param_groups:
+            for p in group["params"]:
+                if p.grad is None:
+                    continue
+                if p.grad.shape != p.shape:
+                    raise ValueError(
+                        f"{self._name}: a gradient of shape {p.grad.shape} for a parameter of shape {p.shape}"
+                    )
+                grad = np.asarray(p.grad, dtype=p.dtype)  # the update runs in the parameter's dtype
+                self._update(p.data, grad, self.state.setdefault(p, {}), group)
+        return loss
+
+    def _update(self, param: np.ndarray, grad: np.ndarray, state: dict, group: dict) -> None:
+        """Update ``param`` in place from ``grad``; ``state`` starts empty and persists."""
+        raise NotImplementedError
+
+    # -- saving and resuming -------------------------------------------------------
+
+    def state_dict(self) -> dict:
+        """``{'state': {index: {name: array or int}}, 'param_groups': [{options, 'params': [index]}]}``.
+
+        Parameters are numbered in group order, as in PyTorch; arrays are copies.
+        """
+        index = {}
+        groups = []
+        for group in self.param_groups:
+            for p in group["params"]:
+                index[id(p)] = len(index)
+            groups.append({**copy.deepcopy({k: v for k, v in group.items() if k != "params"}),
+                           "params": [index[id(p)] for p in group["params"]]})
+        state = {
+            index[id(p)]: {k: np.copy(v) if isinstance(v, np.ndarray) else v for k, v in s.items()}
+            for p, s in self.state.items()
+        }
+        return {"state": state, "param_groups": groups}
+
+    def load_state_dict(self, state_dict: dict) -> None:
+        """Restore options and buffers saved by ``state_dict()`` of an optimizer of the same layout."""
+        groups = state_dict["param_groups"]
+        if len(groups) != len(self.param_groups):
+            raise ValueError(
+                f"{self._name}: the state dict has {len(groups)} parameter groups, "
+                f"this optimizer has {len(self.param_groups)}"
+            )
+        params = {}
+        for saved, group in zip(groups, self.param_groups):
+            if len(saved["params"]) != len(group["params"]):
+                raise ValueError(
+                    f"{self._name}: a saved parameter group has {len(saved['params'])} parameters, "
+                    f"the matching group here has {len(group['params'])}"
+                )
+            params.update(zip((int(i) for i in saved["params"]), group["params"]))
+        state = {}  # built whole before anything changes, so a bad state dict leaves no trace
+        for i, saved in state_dict["state"].items():
+            p = params[int(i)]
+            state[p] = {name: self._restore(name, value, p) for name, value in saved.items()}
+        self.state = state
+        for saved, group in zip(groups, self.param_groups):
+            group.update({k: _plain(v) for k, v in saved.items() if k != "params"})
+
+    def _restore(self, name: str, value, param: Tensor):
+        if name == "step":
+            return int(value)
+        value = np.array(value, dtype=param.dtype)  # a copy in the parameter's dtype
+        if value.shape != param.shape:
+            raise ValueError(
+                f"{self._name}: state '{name}' has shape {value.shape} but its parameter has shape {param.shape}"
+            )
+        return value
+
+
+def _plain(option):
+    """A saved option as the Python value it started as (numpy scalars and arrays would
+    change the dtype the updates run in)."""
+    if isinstance(option, (np.ndarray, np.generic)):
+        option = option.tolist()
+    return tuple(option) if isinstance(option, list) else option
+
+
+class SGD(Optimizer):
+    """Stochastic gradient descent with optional momentum (heavy ball or Nesterov).
+
+    g = grad (+ weight_decay * p); with momentum: b = momentum * b + (1 - dampening) * g
+    (b = g on the first step), g = g + momentum * b if nesterov else b; p -= lr * g.
+    ``maximize`` ascends instead.
+    """
+
+    def __init__(self, params, lr: float, momentum: float = 0, dampening: float = 0,
+                 weight_decay: float = 0, nesterov: bool = False, maximize: bool = False):
+        super().__init__(params, dict(lr=lr, momentum=momentum, dampening=dampening,
+                                      weight_decay=weight_decay, nesterov=nesterov, maximize=maximize))
+
+    def _check_options(self, group):
+        self._require(group["lr"] >= 0, "lr", group["lr"], "must be >= 0")
+        self._require(group["momentum"] >= 0, "momentum", group["momentum"], "must be >= 0")
+        self._require(group["weight_decay"] >= 0, "weight_decay", group["weight_decay"], "must be >= 0")
+        if group["nesterov"]:
+            self._require(group["momentum"] > 0 and group["dampening"] == 0, "nesterov", True,
+                          f"needs momentum > 0 and dampening 0, got momentum={group['momentum']} "
+                          f"and dampening={group['dampening']}")
+
+    def _update(self, param, grad, state, group):
+        g = -grad if group["maximize"] else grad
+        if group["weight_decay"]:
+            g = g + group["weight_decay"] * param
+        momentum = group["momentum"]
+        if momentum:
+            if "momentum_buffer" not in state:
+                state["momentum_buffer"] = np.copy(g)
+            else:
+                buf = state["momentum_buffer"]
+                buf *= momentum
+                buf += (1 - group["dampening"]) * g
+            buf = state["momentum_buffer"]
+            g = g + momentum * buf if group["nesterov"] else buf
+        param -= group["lr"] * g
+
+
+class Adam(Optimizer):
+    """Adam: running means of the gradient (m) and of its square (v), bias-corrected.
+
+    g = grad (+ weight_decay * p); m = b1 m + (1 - b1) g; v = b2 v + (1 - b2) g^2;
+    p -= lr / (1 - b1^t) * m / (sqrt(v' / (1 - b2^t)) + eps), v' = v, or the
+    running maximum of v with ``amsgrad``.
+    """
+
+    def __init__(self, params, lr: float = 1e-3, betas=(0.9, 0.999), eps: float = 1e-8,
+                 weight_decay: float = 0, amsgrad: bool = False):
+        super().__init__(params, dict(lr=lr, betas=tuple(betas), eps=eps,
+                                      weight_decay=weight_decay, amsgrad=amsgrad))
+
+    def _check_options(self, group):
+        self._require(group["lr"] >= 0, "lr", group["lr"], "must be >= 0")
+        self._require(group["eps"] >= 0, "eps", group["eps"], "must be >= 0")
+        self._require(group["weight_decay"] >= 0, "weight_decay", group["weight_decay"], "must be >= 0")
+        betas = group["betas"]
+        self._require(len(betas) == 2 and all(0 <= b < 1 for b in betas), "betas", betas,
+                      "need two numbers in [0, 1)")
+
+    def _decay(self, param, grad, group):
+        """Adam's weight decay is L2 regularisation: it adds to the gradient."""
+        return grad + group["weight_decay"] * param if group["weight_decay"] else grad
+
+    def _update(self, param, grad, state, group):
+        beta1, beta2 = group["betas"]
+        if not state:
+            state.update(step=0, exp_avg=np.zeros_like(param), exp_avg_sq=np.zeros_like(param))
+            if group["amsgrad"]:
+                state["max_exp_avg_sq"] = np.zeros_like(param)
+        state["step"] += 1
+        step = state["step"]
+        g = self._decay(param, grad, group)
+        exp_avg, exp_avg_sq = state["exp_avg"], state["exp_avg_sq"]
+        exp_avg *= beta1
+        exp_avg += (1 - beta1) * g
+        exp_avg_sq *= beta2
+        exp_avg_sq += (1 - beta2) * g * g
+        if group["amsgrad"]:
+            np.maximum(state["max_exp_avg_sq"], exp_avg_sq, out=state["max_exp_avg_sq"])
+            exp_avg_sq = state["max_exp_avg_sq"]
+        step_size = group["lr"] / (1 - beta1**step)
+        denom = np.sqrt(exp_avg_sq) / math.sqrt(1 - beta2**step) + group["eps"]
+        param -= step_size * exp_avg / denom
+
+
+class AdamW(Adam):
+    """Adam with decoupled weight decay: p *= 1 - lr * weight_decay, then Adam without decay."""
+
+    def __init__(self, params, lr: float = 1e-3, betas=(0.9, 0.999), eps: float = 1e-8,
+                 weight_decay: float = 1e-2, amsgrad: bool = False):
+        super().__init__(params, lr, betas, eps, weight_decay, amsgrad)
+
+    def _decay(self, param, grad, group):
+        param *= 1 - group["lr"] * group["weight_decay"]
+        return grad
+
+
+class Adagrad(Optimizer):
+    """Adagrad: each coordinate's step shrinks with its accumulated squared gradient.
+
+    g = grad (+ weight_decay * p); s += g^2; p -= lr / (1 + (t - 1) lr_decay) * g / (sqrt(s) + eps),
+    s starting at ``initial_accumulator_value``.
+    """
+
+    def __init__(self, params, lr: float = 1e-2, lr_decay: float = 0, weight_decay: float = 0,
+                 initial_accumulator_value: float = 0, eps: float = 1e-10):
+        super().__init__(params, dict(lr=lr, lr_decay=lr_decay, weight_decay=weight_decay,
+                                      initial_accumulator_value=initial_accumulator_value, eps=eps))
+
+    def _check_options(self, group):
+        for name in ("lr", "lr_decay", "weight_decay", "initial_accumulator_value", "eps"):
+            self._require(group[name] >= 0, name, group[name], "must be >= 0")
+
+    def _update(self, param, grad, state, group):
+        if not state:
+            state.update(step=0, sum=np.full_like(param, group["initial_accumulator_value"]))
+        state["step"] += 1
+        g = grad + group["weight_decay"] * param if group["weight_decay"] else grad
+        lr = group["lr"] / (1 + (state["step"] - 1) * group["lr_decay"])
+        state["sum"] += g * g
+        param -= lr * g / (np.sqrt(state["sum"]) + group["eps"])
+
+
+class RMSprop(Optimizer):
+    """RMSprop: divide the gradient by a running root-mean-square of recent gradients.
+
+    g = grad (+ weight_decay * p); v = alpha v + (1 - alpha) g^2; with ``centered``,
+    m = alpha m + (1 - alpha) g and v' = v - m^2, else v' = v; d = g / (sqrt(v') + eps);
+    with momentum: b = momentum * b + d, p -= lr * b; else p -= lr * d.
+    """
+
+    def __init__(self, params, lr: float = 1e-2, alpha: float = 0.99, eps: float = 1e-8,
+                 weight_decay: float = 0, momentum: float = 0, centered: bool = False):
+        super().__init__(params, dict(lr=lr, alpha=alpha, eps=eps, weight_decay=weight_decay,
+                                      momentum=momentum, centered=centered))
+
+    def _check_options(self, group):
+        for name in ("lr", "alpha", "eps", "weight_decay", "momentum"):
+            self._require(group[name] >= 0, name, group[name], "must be >= 0")
+
+    def _update(self, param, grad, state, group):
+        if not state:
+            state.update(step=0, square_avg=np.zeros_like(param))
+            if group["momentum"] > 0:
+                state["momentum_buffer"] = np.zeros_like(param)
+            if group["centered"]:
+                state["grad_avg"] = np.zeros_like(param)
+        state["step"] += 1
+        alpha = group["alpha"]
+        g = grad + group["weight_decay"] * param if group["weight_decay"] else grad
+        square_avg = state["square_avg"]
+        square_avg *= alpha
+        square_avg += (1 - alpha) * g * g
+        if group["centered"]:
+            grad_avg = state["grad_avg"]
+            grad_avg *= alpha
+            grad_avg += (1 - alpha) * g
+            # the variance estimate is >= 0 in exact arithmetic; rounding must not make it negative
+            variance = np.maximum(square_avg - grad_avg * grad_avg, 0)
+        else:
+            variance = square_avg
+        direction = g / (np.sqrt(variance) + group["eps"])
+        if group["momentum"] > 0:
+            buf = state["momentum_buffer"]
+            buf *= group["momentum"]
+            buf += direction
+            direction = buf
+        param -= group["lr"] * direction
