@@ -63,8 +63,9 @@ def save(obj: dict, path) -> None:
     arrays = {META_NAME: np.frombuffer(meta.encode("ascii"), np.uint8), **arrays}
 
     directory, name = os.path.split(os.path.abspath(path))
-    temporary = os.path.join(directory, f".{name}.{uuid.uuid4().hex[:12]}.tmp")
-    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
+    temporary = os.path.join(directory, f".{name[:100]}.{uuid.uuid4().hex[:12]}.tmp")
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
+    fd = os.open(temporary, flags, 0o666)  # 0o666: the umask decides, as for any new file
     try:
         with os.fdopen(fd, "wb") as file:
             _write_npz(file, arrays)
@@ -106,7 +107,9 @@ def load(path) -> dict:
                 f"load: {path!r} is a truncated or damaged .npz archive ({err})"
             ) from err
         except Exception as err:  # any way a damaged or foreign file can fail to parse
-            raise ValueError(f"load: {path!r} is not a valid tinygrad_rnn checkpoint: {err}") from err
+            raise ValueError(
+                f"load: {path!r} is not a valid tinygrad_rnn checkpoint: {err}"
+            ) from err
 
 
 # -- saving ----------------------------------------------------------------------
@@ -121,7 +124,8 @@ def _encode(node, path: tuple, arrays: dict, open_containers: set) -> dict:
         if node.dtype.hasobject or node.dtype.kind not in "biufcSU":
             raise TypeError(
                 f"save: the array at {_show(path)} has dtype {node.dtype} (shape {node.shape}); "
-                "only numeric, bool and string arrays can be saved (object arrays would need pickle)"
+                "only numeric, bool and string arrays can be saved "
+                "(object arrays would need pickle)"
             )
         name = _array_name(path, arrays)
         arrays[name] = node
@@ -208,7 +212,9 @@ def _read_checkpoint(archive) -> dict:
         raise ValueError(f"it has no {META_NAME} metadata (a foreign .npz?)")
     meta = _read_array(archive, META_NAME)
     if meta.dtype != np.uint8 or meta.ndim != 1:
-        raise ValueError(f"the metadata is a {meta.dtype} array of shape {meta.shape}, not uint8 bytes")
+        raise ValueError(
+            f"the metadata is a {meta.dtype} array of shape {meta.shape}, not uint8 bytes"
+        )
     meta = json.loads(meta.tobytes().decode("utf-8"))
     if not isinstance(meta, dict) or meta.get("format") != FORMAT_NAME:
         raise ValueError(f"the metadata does not name the format {FORMAT_NAME!r}")
@@ -242,13 +248,12 @@ def _decode(node, archive, members: set, used: set):
     if kind in ("list", "tuple") and isinstance(node.get("items"), list):
         items = [_decode(item, archive, members, used) for item in node["items"]]
         return items if kind == "list" else tuple(items)
-    if kind == "dict" and isinstance(node.get("keys"), list) and isinstance(node.get("values"), list):
-        keys = node["keys"]
-        if len(keys) != len(node["values"]) or len(set(map(repr, keys))) != len(keys) or not all(
-            type(key) in (str, int) for key in keys
-        ):
+    if kind == "dict" and all(isinstance(node.get(part), list) for part in ("keys", "values")):
+        keys, values = node["keys"], node["values"]
+        plain = all(type(key) in (str, int) for key in keys)
+        if not plain or len(keys) != len(values) or len(set(map(repr, keys))) != len(keys):
             raise ValueError("a dict in the tree has mismatched, repeated or non-str/int keys")
-        return {key: _decode(value, archive, members, used) for key, value in zip(keys, node["values"])}
+        return {key: _decode(value, archive, members, used) for key, value in zip(keys, values)}
     raise ValueError(f"malformed tree node {_truncated(node)}")
 
 

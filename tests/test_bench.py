@@ -1,0 +1,63 @@
+"""Smoke test of `python -m tinygrad_rnn.bench`: it runs and reports numbers.
+
+Speed itself is never asserted here: timings belong to the benchmark's
+report (docs/performance.md), not to pass/fail on a shared machine.
+"""
+
+import importlib.util
+import json
+import math
+import subprocess
+import sys
+
+import pytest
+
+from tinygrad_rnn import bench
+
+
+def _positive_finite(value):
+    return isinstance(value, float) and math.isfinite(value) and value > 0
+
+
+def test_ops_quick_prints_a_table_and_writes_json(tmp_path):
+    out = tmp_path / "ops.json"
+    run = subprocess.run(
+        [sys.executable, "-m", "tinygrad_rnn.bench", "ops", "--quick", "--json", str(out)],
+        capture_output=True, text=True, timeout=300,
+    )
+    assert run.returncode == 0, run.stderr
+    assert "mul, recorded" in run.stdout and "goal: a recorded elementwise op" in run.stdout
+
+    results = json.loads(out.read_text())
+    assert results["command"] == "python -m tinygrad_rnn.bench ops --quick --json " + str(out)
+    assert results["settings"]["chain_ops"] == 1_000
+    has_torch = importlib.util.find_spec("torch") is not None
+    assert (results["machine"]["torch"] is not None) == has_torch
+    expected_cases = {"mul, recorded", "mul, no_grad", "matmul, recorded", "matmul, no_grad",
+                      "chain forward (per op)", "chain fwd+bwd (per op)"}
+    assert set(results["per_op_us"]) == expected_cases
+    for case, by_library in results["per_op_us"].items():
+        expected = {"tinygrad_rnn"} | ({"torch"} if has_torch else set())
+        expected |= set() if case.startswith("chain") else {"numpy"}
+        assert set(by_library) == expected, case
+        assert all(_positive_finite(us) for us in by_library.values()), case
+    assert all(math.isfinite(us) for us in results["breakdown_us"].values())
+    goal = results["goal"]
+    assert goal["recorded_elementwise_us"] == results["per_op_us"]["mul, recorded"]["tinygrad_rnn"]
+    assert goal["met"] == (goal["recorded_elementwise_us"] <= goal["limit_us"])
+
+
+def test_a_command_is_required():
+    with pytest.raises(SystemExit):
+        bench.main([])
+
+
+def test_interleaved_rounds_times_every_candidate_each_round():
+    calls = []
+    candidates = {name: bench.Candidate("calls.append(name)", {"calls": calls, "name": name})
+                  for name in ("first", "second")}
+    rounds = bench.interleaved_rounds(candidates, number=2, repeat=3)
+    assert {name: len(times) for name, times in rounds.items()} == {"first": 3, "second": 3}
+    warm_up, timed = calls[:2], calls[2:]
+    assert warm_up == ["first", "second"]
+    assert timed == ["first", "first", "second", "second"] * 3  # interleaved, round by round

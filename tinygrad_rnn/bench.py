@@ -1,0 +1,277 @@
+"""Benchmarks, run as ``python -m tinygrad_rnn.bench <command>``.
+
+``ops``: the cost of recording one small op on the tape, next to raw numpy
+and PyTorch (when installed), and of a long chain forward and backward.
+
+Every candidate is timed with timeit, and the candidates are interleaved:
+each round times all of them once, so a slow moment of a shared machine
+hits them all alike. Reported figures are medians over the rounds.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import platform
+import statistics
+import sys
+import timeit
+from dataclasses import dataclass, field
+
+import numpy as np
+
+import tinygrad_rnn as tg
+from tinygrad_rnn import ops
+
+GOAL_US = 10.0  # a recorded elementwise op should cost at most this (core engine issue)
+
+
+@dataclass
+class Candidate:
+    """One thing to time: a statement, the names it uses, and a context it runs in."""
+
+    stmt: str
+    namespace: dict
+    context: object = field(default=contextlib.nullcontext)  # a factory: no_grad, ...
+
+
+def interleaved_rounds(candidates: dict, number: int, repeat: int) -> dict:
+    """Seconds per execution of each candidate's statement, one figure per round.
+
+    Each of ``repeat`` rounds runs every candidate ``number`` times in a row.
+    """
+    timers = {name: timeit.Timer(c.stmt, globals=c.namespace) for name, c in candidates.items()}
+    for name, candidate in candidates.items():  # warm up caches and lazy imports
+        with candidate.context():
+            timers[name].timeit(1)
+    rounds = {name: [] for name in candidates}
+    for _ in range(repeat):
+        for name, candidate in candidates.items():
+            with candidate.context():
+                rounds[name].append(timers[name].timeit(number) / number)
+    return rounds
+
+
+def _medians(rounds: dict) -> dict:
+    return {name: statistics.median(times) for name, times in rounds.items()}
+
+
+def machine() -> dict:
+    """What the numbers were measured on."""
+    cpu = platform.processor() or platform.machine()
+    with contextlib.suppress(OSError):
+        with open("/proc/cpuinfo") as info:
+            models = (line.split(":", 1)[1].strip()
+                      for line in info if line.startswith("model name"))
+            cpu = next(models, cpu)
+    import numba
+
+    facts = {"cpu": cpu, "cores": os.cpu_count(), "python": platform.python_version(),
+             "numpy": np.__version__, "numba": numba.__version__, "torch": None,
+             "load_average_1min": os.getloadavg()[0] if hasattr(os, "getloadavg") else None}
+    torch = _torch()
+    if torch is not None:
+        facts.update(torch=torch.__version__, torch_threads=torch.get_num_threads())
+    return facts
+
+
+def _torch():
+    try:
+        import torch
+    except ImportError:
+        return None
+    return torch
+
+
+# -- ops -------------------------------------------------------------------------
+
+
+def _op_candidates(op: str, arrays, torch) -> dict:
+    """``a <op> b`` on 16x16 float32: recorded and under no_grad, by each library."""
+    a, b = arrays
+    ta, tb = tg.Tensor(a, requires_grad=True), tg.Tensor(b, requires_grad=True)
+    stmt = f"a {op} b"
+    found = {
+        ("recorded", "tinygrad_rnn"): Candidate(stmt, {"a": ta, "b": tb}),
+        ("no_grad", "tinygrad_rnn"): Candidate(stmt, {"a": ta, "b": tb}, tg.no_grad),
+        ("no tape", "numpy"): Candidate(stmt, {"a": a, "b": b}),
+    }
+    if torch is not None:
+        pa = torch.from_numpy(a.copy()).requires_grad_()
+        pb = torch.from_numpy(b.copy()).requires_grad_()
+        found[("recorded", "torch")] = Candidate(stmt, {"a": pa, "b": pb})
+        found[("no_grad", "torch")] = Candidate(stmt, {"a": pa, "b": pb}, torch.no_grad)
+    return found
+
+
+def _chain_fn(library, ops_count: int, rng, backward: bool):
+    """A function running ``y = y * c + d`` for ops_count ops (then backward)."""
+    c0 = rng.uniform(0.5, 0.9, (16, 16)).astype(np.float32)
+    d0 = rng.standard_normal((16, 16)).astype(np.float32)
+    y0 = rng.standard_normal((16, 16)).astype(np.float32)
+
+    def make(x):
+        x = x.copy()
+        if library is tg:
+            return tg.Tensor(x, requires_grad=True)
+        return library.from_numpy(x).requires_grad_()
+
+    c, d, y_start = make(c0), make(d0), make(y0)
+
+    def chain():
+        y = y_start
+        for _ in range(ops_count // 2):
+            y = y * c + d
+        if backward:
+            y.sum().backward()
+
+    return chain
+
+
+def _chain_candidates(ops_count: int, torch) -> dict:
+    rng = np.random.default_rng(0)
+    libraries = {"tinygrad_rnn": tg} if torch is None else {"tinygrad_rnn": tg, "torch": torch}
+    return {
+        (stage, name): Candidate("chain()", {"chain": _chain_fn(library, ops_count, rng, backward)})
+        for stage, backward in (("forward", False), ("fwd+bwd", True))
+        for name, library in libraries.items()
+    }
+
+
+def _breakdown_candidates(arrays) -> dict:
+    """The pieces of one recorded ``a * b``, each timed on its own."""
+    a, b = arrays
+    ta, tb = tg.Tensor(a, requires_grad=True), tg.Tensor(b, requires_grad=True)
+    names = {"a": a, "b": b, "ta": ta, "tb": tb,
+             "Mul": ops.Mul, "node": ops.Mul(), "Tensor": tg.Tensor}
+    return {
+        "numpy a * b": Candidate("a * b", names),
+        "Mul.forward(a, b)": Candidate("node.forward(a, b)", names),
+        "Mul()": Candidate("Mul()", names),
+        "Tensor(ndarray)": Candidate("Tensor(a)", names),
+        "Mul.apply, no_grad": Candidate("Mul.apply(ta, tb)", names, tg.no_grad),
+        "Mul.apply, recorded": Candidate("Mul.apply(ta, tb)", names),
+        "ta * tb, recorded": Candidate("ta * tb", names),
+    }
+
+
+def _explain_breakdown(t: dict) -> list:
+    """Medians turned into the increments that add up to one recorded op."""
+    return [
+        ("numpy multiply", t["numpy a * b"]),
+        ("calling Mul.forward (a Python method)", t["Mul.forward(a, b)"] - t["numpy a * b"]),
+        ("creating the Function instance", t["Mul()"]),
+        ("wrapping the result in a Tensor", t["Tensor(ndarray)"]),
+        ("the rest of apply (grad-mode check, inputs)",
+         t["Mul.apply, no_grad"] - t["Mul.forward(a, b)"] - t["Mul()"] - t["Tensor(ndarray)"]),
+        ("recording (parents, needs_input_grad, node)",
+         t["Mul.apply, recorded"] - t["Mul.apply, no_grad"]),
+        ("the * operator (lifting numbers, dispatch)",
+         t["ta * tb, recorded"] - t["Mul.apply, recorded"]),
+        ("total: ta * tb, recorded", t["ta * tb, recorded"]),
+    ]
+
+
+def run_ops(args) -> dict:
+    repeat, number, chain_ops = (3, 200, 1_000) if args.quick else (args.repeat, 2_000, 10_000)
+    torch = _torch()
+    rng = np.random.default_rng(0)
+    arrays = tuple(rng.standard_normal((16, 16)).astype(np.float32) for _ in range(2))
+
+    op_rounds = {label: interleaved_rounds(_op_candidates(op, arrays, torch), number, repeat)
+                 for op, label in (("*", "mul"), ("@", "matmul"))}
+    per_op = {}
+    for label, rounds in op_rounds.items():
+        for (mode, library), seconds in _medians(rounds).items():
+            for row in ("recorded", "no_grad") if mode == "no tape" else (mode,):
+                per_op.setdefault(f"{label}, {row}", {})[library] = seconds * 1e6
+    chain = _medians(interleaved_rounds(_chain_candidates(chain_ops, torch), 1, repeat))
+    for (stage, library), seconds in chain.items():
+        per_op.setdefault(f"chain {stage} (per op)", {})[library] = seconds / chain_ops * 1e6
+    pieces = interleaved_rounds(_breakdown_candidates(arrays), number, repeat)
+    breakdown = _explain_breakdown(_medians(pieces))
+
+    recorded = per_op["mul, recorded"]["tinygrad_rnn"]
+    best_recorded = min(op_rounds["mul"][("recorded", "tinygrad_rnn")]) * 1e6
+    results = {
+        "command": "python -m tinygrad_rnn.bench " + " ".join(args.argv),
+        "machine": machine(),
+        "settings": {"shape": [16, 16], "dtype": "float32", "rounds": repeat, "number": number,
+                     "chain_ops": chain_ops, "statistic": "median of rounds"},
+        "per_op_us": per_op,
+        "chain_total_ms": {
+            library: {stage: s * 1e3 for (stage, lib), s in chain.items() if lib == library}
+            for library in dict.fromkeys(lib for _, lib in chain)
+        },
+        "breakdown_us": {name: seconds * 1e6 for name, seconds in breakdown},
+        "goal": {"recorded_elementwise_us": recorded, "best_round_us": best_recorded,
+                 "limit_us": GOAL_US, "met": recorded <= GOAL_US},
+    }
+    _print_ops(results)
+    return results
+
+
+def _print_ops(results: dict) -> None:
+    settings, facts = results["settings"], results["machine"]
+    notes = [f"median of {settings['rounds']} interleaved rounds"]
+    notes.append(f"torch {facts['torch']} ({facts['torch_threads']} threads, its default)"
+                 if facts["torch"] else "torch not installed")
+    if facts["load_average_1min"] is not None:
+        notes.append(f"load average {facts['load_average_1min']:.2f}")
+    print(f"ops on {settings['shape'][0]}x{settings['shape'][1]} float32, microseconds per op; "
+          + "; ".join(notes))
+    header = f"{'case':<28}{'tinygrad_rnn':>13}{'numpy':>9}{'torch':>9}"
+    print(header + f"{'tg/numpy':>10}{'tg/torch':>10}")
+    for case, by_library in results["per_op_us"].items():
+        ours = by_library["tinygrad_rnn"]
+        cells = [_cell(by_library.get(lib), "{:.2f}") for lib in ("numpy", "torch")]
+        ratios = [_cell(ours / by_library[lib] if lib in by_library else None, "{:.1f}x")
+                  for lib in ("numpy", "torch")]
+        print(f"{case:<28}{ours:>13.2f}{cells[0]:>9}{cells[1]:>9}{ratios[0]:>10}{ratios[1]:>10}")
+    print("numpy has no tape: its column is the bare array op.")
+    totals = "; ".join(
+        f"{library} " + ", ".join(f"{stage} {ms:.1f}" for stage, ms in stages.items())
+        for library, stages in results["chain_total_ms"].items()
+    )
+    print(f"chain: {settings['chain_ops']:,} ops of y = y * c + d, whole chain in ms: {totals}")
+    print("\nwhere a recorded a * b spends its time (us):")
+    for name, us in results["breakdown_us"].items():
+        print(f"  {name:<46}{us:>7.2f}")
+    goal = results["goal"]
+    verdict = "met" if goal["met"] else "NOT met"
+    print(f"\ngoal: a recorded elementwise op costs <= {goal['limit_us']:g} us; measured "
+          f"{goal['recorded_elementwise_us']:.2f} us, best round {goal['best_round_us']:.2f} us "
+          f"({verdict})")
+
+
+def _cell(value, fmt: str) -> str:
+    return "-" if value is None else fmt.format(value)
+
+
+# -- command line -------------------------------------------------------------------
+
+
+def main(argv=None) -> dict:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    parser = argparse.ArgumentParser(prog="python -m tinygrad_rnn.bench",
+                                     description=__doc__.split("\n\n")[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+    ops_parser = commands.add_parser("ops", help="cost of one recorded op; a 10,000-op chain")
+    ops_parser.add_argument("--repeat", type=int, default=15, help="interleaved rounds (15)")
+    ops_parser.set_defaults(run=run_ops)
+    for command in commands.choices.values():  # options every benchmark shares
+        command.add_argument("--quick", action="store_true", help="a few rounds: a smoke test")
+        command.add_argument("--json", metavar="PATH", help="also write the numbers as JSON")
+    args = parser.parse_args(argv)
+    args.argv = argv
+    results = args.run(args)
+    if args.json:
+        with open(args.json, "w") as file:
+            json.dump(results, file, indent=2)
+    return results
+
+
+if __name__ == "__main__":
+    main()
