@@ -27,17 +27,22 @@ class Function:
     ``backward`` returns one gradient per tensor input (a bare array when
     there is one input), shaped like the forward's output broadcast, or None
     where an input needs none; ``needs_input_grad`` tells which are wanted.
-    Subclasses are collected in ``Function.registry`` by their ``name``, so
-    the test suite can insist that each has a gradient test.
+    It is set before ``forward`` runs, and stays None when the call is not
+    recorded (no_grad, or no input requires grad): forward can then skip
+    saving anything for backward. Subclasses are collected in
+    ``Function.registry`` by their ``name``, so the test suite can insist
+    that each has a gradient test.
     """
 
     registry: dict[str, type[Function]] = {}
     name = "function"
+    needs_input_grad: tuple | None = None
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
         cls.name = cls.__name__.lower()
-        Function.registry[cls.name] = cls
+        if not cls.__name__.startswith("_"):  # _Reduction and the like are shared bases, not primitives
+            Function.registry[cls.name] = cls
 
     def forward(self, *arrays, **params):
         raise NotImplementedError
@@ -48,10 +53,11 @@ class Function:
     @classmethod
     def apply(cls, *inputs: Tensor, **params) -> Tensor:
         node = cls()
-        requires_grad = _grad_enabled and any(t.requires_grad for t in inputs)
+        needs_input_grad = tuple([t._requires_grad for t in inputs]) if _grad_enabled else ()
+        requires_grad = True in needs_input_grad
         if requires_grad:
             node.parents = inputs
-            node.needs_input_grad = tuple(t.requires_grad for t in inputs)
+            node.needs_input_grad = needs_input_grad
         try:
             data = node.forward(*[t.data for t in inputs], **params)
         except (ValueError, IndexError, TypeError) as err:
@@ -60,8 +66,8 @@ class Function:
             shapes = ", ".join(str(t.shape) for t in inputs)
             raise type(err)(f"{cls.name}: {err} (input shapes {shapes})") from err
         out = Tensor(data)
-        if requires_grad:
-            out.requires_grad = True
+        if requires_grad and data.dtype.kind == "f":  # an integer result carries no gradient
+            out._requires_grad = True
             out._node = node
         return out
 
