@@ -433,3 +433,39 @@ def test_large_logits_agree_with_pytorch(dtype):
     expected.backward()
     np.testing.assert_allclose(out.item(), expected.item(), rtol=1e-5)
     np.testing.assert_allclose(ours.grad, theirs.grad.numpy(), rtol=1e-5, atol=1e-7)
+
+
+# -- the other F functions --------------------------------------------------------------------
+
+
+def test_linear_values_gradient_and_shape_check():
+    random = np.random.default_rng(5)
+    x, weight, bias = random.standard_normal((2, 4, 3)), random.standard_normal((5, 3)), random.standard_normal(5)
+    np.testing.assert_allclose(F.linear(_leaf(x), _leaf(weight), _leaf(bias)).data, x @ weight.T + bias, rtol=1e-12)
+    assert F.linear(_leaf(x), _leaf(weight)).shape == (2, 4, 5)
+    assert tg.gradcheck(F.linear, [_leaf(x), _leaf(weight), _leaf(bias)])
+    with pytest.raises(ValueError, match=r"linear: input of shape \(2, 4, 3\) does not fit weight of shape \(5, 4\)"):
+        F.linear(_leaf(x), _leaf(np.zeros((5, 4))))
+    with pytest.raises(ValueError, match=r"linear: bias must have shape \(5,\), got \(3,\)"):
+        F.linear(_leaf(x), _leaf(weight), _leaf(np.zeros(3)))
+
+
+def test_activation_functions_are_the_tensor_methods():
+    x = _leaf(np.array([[-2.0, 0.5, 3.0], [1.0, -1.0, 0.0]]))
+    for function, method in [(F.relu, x.relu), (F.tanh, x.tanh), (F.sigmoid, x.sigmoid)]:
+        np.testing.assert_array_equal(function(x).data, method().data)
+    np.testing.assert_array_equal(F.softmax(x, dim=1).data, x.softmax(1).data)
+    np.testing.assert_array_equal(F.log_softmax(x, dim=0).data, x.log_softmax(0).data)
+
+
+@pytest.mark.filterwarnings("error")
+def test_softplus_and_logsigmoid_are_exact_in_both_tails():
+    x = tg.Tensor(np.array([-1e4, -40.0, 40.0, 1e4], np.float32), requires_grad=True)
+    np.testing.assert_allclose(F.softplus(x).data, [0.0, math.exp(-40), 40.0, 1e4], rtol=1e-6)
+    F.logsigmoid(x).sum().backward()
+    np.testing.assert_allclose(x.grad, [1.0, 1.0, math.exp(-40), 0.0], rtol=1e-6)
+
+
+def test_dropout_rejects_p_outside_unit_interval_naming_it():
+    with pytest.raises(ValueError, match=r"dropout: p must be .* got p=1.5"):
+        F.dropout(_leaf(np.ones(3)), p=1.5)

@@ -1,10 +1,9 @@
 """torch.nn.functional's names for tinygrad_rnn: activations, dropout, linear, losses.
 
 Everything here is composed from primitives, so gradients come from the tape.
-The classification losses share one idea: an integer class target becomes a
-target distribution q over the classes (one-hot, times the class weight,
-mixed with the uniform distribution by label smoothing, zero where the target
-is ignored), and the loss is the cross entropy -sum_c q_c log p_c.
+The classification losses pick the log-probability of each target class by
+integer indexing (whose backward scatters into the picked entries), so a
+loss over N targets and C classes costs one log-softmax and N lookups.
 """
 
 from __future__ import annotations
@@ -124,27 +123,26 @@ def _class_weight(loss: str, weight, num_classes: int, dtype) -> np.ndarray:
 # -- classification losses -------------------------------------------------------------
 
 
-def _index_target_distribution(loss, input, target, class_dim, weight, ignore_index, label_smoothing):
-    """Integer targets as a constant target distribution q shaped like ``input``.
+def _index_target_losses(loss, log_probs, target, class_dim, weight, ignore_index, label_smoothing):
+    """Loss per integer target, and the sum of w[t] over the kept targets ('mean' divides by it).
 
-    q[n, c] = w[t_n] (1 - eps) [c == t_n] + w[c] eps / C, and 0 where t_n is
-    ignored. Returns q and the sum of w[t_n] over the kept targets, the
-    denominator of the 'mean' reduction (as in PyTorch).
+    loss[n] = (1 - eps) w[t_n] (-log p[n, t_n]) + eps / C sum_c w[c] (-log p[n, c]),
+    and 0 where t_n is ignored (PyTorch's definition, label smoothing included).
     """
     target = _as_array(target)
     if target.dtype.kind not in "iu":
         raise TypeError(
             f"{loss}: class-index targets must be integers, got dtype {target.dtype} "
-            f"(target shape {target.shape}, input shape {input.shape}); class probabilities "
+            f"(target shape {target.shape}, input shape {log_probs.shape}); class probabilities "
             "must have the input's shape"
         )
-    expected = input.shape[:class_dim] + input.shape[class_dim + 1 :]
+    expected = log_probs.shape[:class_dim] + log_probs.shape[class_dim + 1 :]
     if target.shape != expected:
         raise ValueError(
-            f"{loss}: target of shape {target.shape} does not fit input of shape {input.shape} "
+            f"{loss}: target of shape {target.shape} does not fit input of shape {log_probs.shape} "
             f"(expected target shape {expected}: the input without its class dim {class_dim})"
         )
-    num_classes = input.shape[class_dim]
+    num_classes, dtype = log_probs.shape[class_dim], log_probs.dtype
     kept = target != ignore_index
     if kept.any():
         low, high = target[kept].min(), target[kept].max()
@@ -154,18 +152,19 @@ def _index_target_distribution(loss, input, target, class_dim, weight, ignore_in
                 f"{loss}: target {bad} is out of range for C={num_classes} classes "
                 f"(expected 0 to {num_classes - 1}, or ignore_index={ignore_index})"
             )
-    w = np.ones(num_classes, input.dtype) if weight is None else _class_weight(loss, weight, num_classes, input.dtype)
+    w = np.ones(num_classes, dtype) if weight is None else _class_weight(loss, weight, num_classes, dtype)
 
-    classes = np.where(kept, target, 0)  # any valid index where ignored; its row is zeroed
-    kept_weight = np.where(kept, w[classes], 0).astype(input.dtype)
-    along_class_dim = [1] * input.ndim
-    along_class_dim[class_dim] = num_classes
-    one_hot = np.expand_dims(classes, class_dim) == np.arange(num_classes).reshape(along_class_dim)
-    q = one_hot * np.expand_dims(kept_weight * (1 - label_smoothing), class_dim)
+    classes = np.where(kept, target, 0)  # ignored targets pick class 0, then get weight 0
+    kept_weight = np.where(kept, w[classes], 0).astype(dtype)
+    position = np.indices(target.shape, sparse=True)
+    picked = log_probs[position[:class_dim] + (classes,) + position[class_dim:]]  # log p[n, t_n, d...]
+    losses = picked * Tensor(-(1 - label_smoothing) * kept_weight)
     if label_smoothing:
-        uniform = (w * (label_smoothing / num_classes)).reshape(along_class_dim)
-        q = q + np.expand_dims(kept, class_dim) * uniform
-    return q, kept_weight.sum()
+        along_class_dim = [1] * log_probs.ndim
+        along_class_dim[class_dim] = num_classes
+        smoothing = Tensor((w * (label_smoothing / num_classes)).reshape(along_class_dim))
+        losses = losses - (log_probs * smoothing).sum(dim=class_dim) * Tensor(kept.astype(dtype))
+    return losses, kept_weight.sum()
 
 
 def _mean_over_weight(total: Tensor, weight_sum: float) -> Tensor:
@@ -178,13 +177,12 @@ def _mean_over_weight(total: Tensor, weight_sum: float) -> Tensor:
 
 def _cross_entropy_from_log_probs(loss, log_probs, target, class_dim, weight, ignore_index,
                                   reduction, label_smoothing) -> Tensor:
-    q, weight_sum = _index_target_distribution(
+    losses, weight_sum = _index_target_losses(
         loss, log_probs, target, class_dim, weight, ignore_index, label_smoothing
     )
-    per_target = -(log_probs * Tensor(q)).sum(dim=class_dim)
     if reduction == "none":
-        return per_target
-    total = per_target.sum()
+        return losses
+    total = losses.sum()
     return total if reduction == "sum" else _mean_over_weight(total, float(weight_sum))
 
 
@@ -302,7 +300,9 @@ def _broadcastable(loss: str, name: str, value, input: Tensor) -> Tensor:
     except ValueError:
         fits = False
     if not fits:
-        raise ValueError(f"{loss}: {name} of shape {array.shape} does not broadcast to the input's shape {input.shape}")
+        raise ValueError(
+            f"{loss}: {name} of shape {array.shape} does not broadcast to the input's shape {input.shape}"
+        )
     return Tensor(array)
 
 
