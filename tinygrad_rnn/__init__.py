@@ -7,11 +7,12 @@ from .creation import (arange, cat, full, ones, ones_like, rand, randn, stack, t
 from .gradcheck import GradcheckError, gradcheck
 from .io import load, save
 from .rng import manual_seed
+from . import functional, nn, optim  # noqa: E402  (they build on the names above)
 
 float32, float64, int64 = "float32", "float64", "int64"
 
 __all__ = [
-    "Function", "GradcheckError", "Tensor", "arange", "cat", "enable_grad", "float32",
+    "Function", "GradcheckError", "Tensor", "functional", "nn", "optim", "arange", "cat", "enable_grad", "float32",
     "float64", "full", "gradcheck", "int64", "is_grad_enabled", "load", "manual_seed",
     "no_grad", "ones", "ones_like", "rand", "randn", "save", "stack", "tensor", "where", "zeros",
     "zeros_like",
