@@ -19,6 +19,8 @@ import numpy as np
 from .tensor import Tensor
 
 _grad_enabled = True
+_anomaly_enabled = False  # switched by anomaly.detect_anomaly(); off, it costs one test per op
+_step = None  # the time step being recorded, set by viz.step(t); each node keeps it for drawing
 
 
 class Function:
@@ -58,6 +60,7 @@ class Function:
         if requires_grad:
             node.parents = inputs
             node.needs_input_grad = needs_input_grad
+            node.step = _step
         try:
             data = node.forward(*[t.data for t in inputs], **params)
         except (ValueError, IndexError, TypeError) as err:
@@ -65,6 +68,8 @@ class Function:
                 raise  # already names the op
             shapes = ", ".join(str(t.shape) for t in inputs)
             raise type(err)(f"{cls.name}: {err} (input shapes {shapes})") from err
+        if _anomaly_enabled:
+            anomaly.check_forward(node, inputs, data)
         out = Tensor(data)
         if requires_grad and data.dtype.kind == "f":  # an integer result carries no gradient
             out._requires_grad = True
@@ -259,6 +264,8 @@ def backward(root: Tensor, grad=None, retain_graph: bool = False) -> None:
         input_grads = node.backward(grad)
         if not isinstance(input_grads, tuple):
             input_grads = (input_grads,)
+        if _anomaly_enabled:
+            anomaly.check_backward(node, grad, input_grads)
         for parent, parent_grad in zip(node.parents, input_grads):
             if parent_grad is None or not parent.requires_grad:
                 continue
@@ -272,3 +279,6 @@ def backward(root: Tensor, grad=None, retain_graph: bool = False) -> None:
                 owned.add(key)
         if not retain_graph:
             tensor._node = FreedNode(node.name)
+
+
+from . import anomaly  # noqa: E402  (it switches _anomaly_enabled above)
