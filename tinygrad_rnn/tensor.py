@@ -262,6 +262,10 @@ class Tensor:
     def matmul(self, other) -> Tensor:
         """Matrix product with numpy's rules: batched, broadcast, 1-D operands."""
         other = self._lift(other)
+        if self.ndim and other.ndim and self.shape[-1] != other.shape[-min(other.ndim, 2)]:
+            # checked here so the message names the shapes given, not the reshaped 1-D ones
+            raise ValueError(f"matmul: shapes {self.shape} and {other.shape} do not fit: "
+                             "need (..., n, k) @ (..., k, m), where either side may be a (k,) vector")
         a = self.reshape(1, -1) if self.ndim == 1 else self
         b = other.reshape(-1, 1) if other.ndim == 1 else other
         out = ops.Matmul.apply(a, b)
@@ -373,7 +377,7 @@ class Tensor:
         if dim is None:
             return self.reshape(tuple(n for n in self.shape if n != 1))
         dim = ops.normalize_dim("squeeze", dim, self.ndim)
-        if self.shape[dim] != 1:
+        if self.ndim == 0 or self.shape[dim] != 1:  # as PyTorch: a 0-d tensor squeezes to itself
             return self
         return self.reshape(self.shape[:dim] + self.shape[dim + 1 :])
 
@@ -386,6 +390,8 @@ class Tensor:
         dims = list(range(self.ndim))
         dim0 = ops.normalize_dim("transpose", dim0, self.ndim)
         dim1 = ops.normalize_dim("transpose", dim1, self.ndim)
+        if self.ndim == 0:  # as PyTorch: dims 0 and -1 of a 0-d tensor name the tensor itself
+            return self
         dims[dim0], dims[dim1] = dims[dim1], dims[dim0]
         return self.permute(dims)
 

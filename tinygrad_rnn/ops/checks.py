@@ -21,7 +21,7 @@ def normalize_dims(op: str, dim, ndim: int) -> tuple:
     """``dim`` (None, an int or a sequence of ints) as a sorted tuple of axes."""
     if dim is None:
         return tuple(range(ndim))
-    dims = (dim,) if isinstance(dim, (int, np.integer)) else tuple(dim)
+    dims = tuple(dim) if isinstance(dim, (tuple, list)) else (dim,)  # a lone bad dim meets the int check
     axes = tuple(sorted(normalize_dim(op, d, ndim) for d in dims))
     if ndim == 0:
         return ()

@@ -61,6 +61,8 @@ class Pow(Function):
 
     def backward(self, grad):
         p = self.exponent
+        if p == 0:  # x**0 is constant; x**-1 would give 0 * inf = nan at x = 0
+            return np.zeros_like(grad)
         return grad * p * self.x ** (p - 1) if p != 1 else grad
 
 
@@ -93,6 +95,8 @@ class Tanh(Function):
 
 class Sigmoid(Function):
     def forward(self, x):
+        if x.dtype.kind != "f":  # as np.tanh does: integers give float64, not truncated zeros
+            x = x.astype(np.float64)
         self.y = kernel.sigmoid(x)
         return self.y
 

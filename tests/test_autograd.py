@@ -1,0 +1,237 @@
+"""The tape: accumulation, grad modes, graph retention and release, deep graphs, dtypes."""
+
+import gc
+import weakref
+
+import numpy as np
+import pytest
+from hypothesis import given
+
+import tinygrad_rnn as tg
+from tinygrad_rnn import Tensor
+from tinygrad_rnn.testing import arrays, shapes
+
+
+def leaf(values, dtype=np.float64):
+    return Tensor(np.array(values, dtype=dtype), requires_grad=True)
+
+
+# -- accumulation ----------------------------------------------------------------------
+
+
+@given(arrays(shapes(max_dims=3)))
+def test_a_tensor_used_twice_gets_both_gradients(values):
+    x = Tensor(values, requires_grad=True)
+    (x * x).sum().backward()
+    np.testing.assert_allclose(x.grad, 2 * values)
+
+
+def test_diamond_sums_both_paths():
+    a = leaf([1.0, -2.0, 3.0])
+    b = a * 2.0  # a -> b -> d and a -> c -> d
+    c = a.exp()
+    d = (b * c).sum()
+    d.backward()
+    expected = 2 * np.exp(a.data) + 2 * a.data * np.exp(a.data)  # d/da of 2a * e^a
+    np.testing.assert_allclose(a.grad, expected)
+
+
+def test_intermediate_used_by_many_ops_sums_every_gradient():
+    a = leaf([0.5, 1.5])
+    b = a * 3.0
+    total = b.sum() + (b * b).sum() + b[np.array([0, 0])].sum()
+    total.backward()
+    db = 1 + 2 * b.data + np.array([2.0, 0.0])
+    np.testing.assert_allclose(a.grad, 3 * db)
+
+
+def test_two_backward_calls_accumulate_into_leaves():
+    x = leaf([1.0, 2.0])
+    (x * 3.0).sum().backward()
+    (x * x).sum().backward()
+    np.testing.assert_allclose(x.grad, 3 + 2 * x.data)
+
+
+def test_leaf_grads_never_alias_each_other():
+    a, b = leaf([1.0, 2.0]), leaf([3.0, 4.0])
+    (a + b).backward(np.ones(2))
+    assert a.grad is not b.grad and not np.shares_memory(a.grad, b.grad)
+    a.grad += 1  # must not change b.grad
+    np.testing.assert_array_equal(b.grad, [1.0, 1.0])
+
+
+def test_leaf_grad_does_not_alias_the_gradient_passed_in():
+    x = leaf([1.0, 2.0])
+    seed = np.array([1.0, 1.0])
+    x.backward(seed)
+    x.grad += 1
+    np.testing.assert_array_equal(seed, [1.0, 1.0])
+
+
+# -- grad modes ------------------------------------------------------------------------
+
+
+def test_no_grad_context_records_nothing():
+    x = leaf([1.0, 2.0])
+    with tg.no_grad():
+        y = (x * 2.0).exp().sum()
+    assert y.grad_fn is None and not y.requires_grad and y.is_leaf
+    assert tg.is_grad_enabled()
+
+
+def test_no_grad_decorator_records_nothing():
+    @tg.no_grad()
+    def double(t):
+        return t * 2.0
+
+    x = leaf([1.0, 2.0])
+    y = double(x)
+    assert y.grad_fn is None and not y.requires_grad
+    assert tg.is_grad_enabled()
+    np.testing.assert_array_equal(y.data, [2.0, 4.0])
+
+
+def test_enable_grad_inside_no_grad_records_again():
+    x = leaf([1.0, 2.0])
+    with tg.no_grad():
+        with tg.enable_grad():
+            y = (x * x).sum()
+        z = x * 2.0
+        assert not tg.is_grad_enabled()
+    assert y.grad_fn == "sum" and z.grad_fn is None
+    y.backward()
+    np.testing.assert_array_equal(x.grad, [2.0, 4.0])
+
+
+def test_grad_mode_is_restored_after_an_exception():
+    with pytest.raises(ZeroDivisionError):
+        with tg.no_grad():
+            1 / 0
+    assert tg.is_grad_enabled()
+
+
+# -- retaining and freeing the graph ------------------------------------------------------
+
+
+def test_retain_graph_allows_a_second_backward_and_grads_add_up():
+    x = leaf([1.0, -1.0])
+    y = (x * x * x).sum()
+    y.backward(retain_graph=True)
+    first = x.grad.copy()
+    y.backward()
+    np.testing.assert_allclose(first, 3 * x.data**2)
+    np.testing.assert_allclose(x.grad, 2 * first)
+
+
+def test_second_backward_without_retain_graph_raises():
+    x = leaf([1.0, 2.0])
+    y = (x.exp() * 2.0).sum()
+    y.backward()
+    with pytest.raises(RuntimeError, match="retain_graph"):
+        y.backward()
+
+
+def test_a_freed_shared_subgraph_raises_from_a_second_root():
+    x = leaf([1.0, 2.0])
+    shared = x.tanh()
+    first, second = shared.sum(), (shared * 3.0).sum()
+    first.backward()
+    with pytest.raises(RuntimeError, match=r"tanh.*retain_graph"):
+        second.backward()
+
+
+def test_backward_releases_intermediate_tensors_and_saved_arrays():
+    x = leaf(np.ones(3))
+    hidden = x * 2.0
+    root = (hidden * hidden).sum()
+    mul = root._node.parents[0]._node  # the Mul node, holding what it saved for backward
+    refs = [weakref.ref(hidden), weakref.ref(mul.a), weakref.ref(mul)]
+    del hidden, mul
+    gc.collect()
+    assert all(ref() is not None for ref in refs)  # the graph holds them until backward
+    root.backward()
+    gc.collect()
+    assert [ref() for ref in refs] == [None, None, None]
+    np.testing.assert_allclose(x.grad, 8 * np.ones(3))
+
+
+def test_retain_grad_keeps_the_gradient_of_an_intermediate():
+    x = leaf([1.0, 2.0])
+    h = x * 3.0
+    h.retain_grad()
+    other = x * 2.0
+    (h * other).sum().backward()
+    np.testing.assert_allclose(h.grad, other.data)
+    assert other.grad is None  # non-leaves without retain_grad keep no gradient
+    np.testing.assert_allclose(x.grad, 12 * x.data)
+
+
+def test_retain_grad_on_a_root():
+    x = leaf([1.0, 2.0])
+    y = x * 2.0
+    y.retain_grad()
+    y.backward(np.array([1.0, -1.0]))
+    np.testing.assert_array_equal(y.grad, [1.0, -1.0])
+
+
+def test_a_200000_op_chain_runs_backward_without_recursion():
+    steps, factor = 200_000, 1 + 1e-6
+    x = leaf(0.5)
+    y = x
+    for _ in range(steps):
+        y = y * factor
+    y.backward()
+    np.testing.assert_allclose(x.grad, factor**steps, rtol=1e-9)  # e^0.2, about 1.2214
+    np.testing.assert_allclose(y.item(), 0.5 * factor**steps, rtol=1e-9)
+
+
+def test_a_deep_graph_can_be_dropped_without_backward():
+    x = leaf(0.5)
+    y = x
+    for _ in range(200_000):
+        y = y + 1.0
+    del y  # freeing 200,000 nested nodes must not overflow the C stack
+    gc.collect()
+
+
+# -- dtypes ----------------------------------------------------------------------------
+
+
+def test_float32_leaf_gets_a_float32_grad_next_to_float64_constants():
+    x = leaf([1.0, 2.0], np.float32)
+    constant = Tensor(np.array([3.0, 4.0]))  # float64
+    y = (x * constant).sum()
+    assert y.dtype == np.float64  # numpy's promotion in the forward
+    y.backward()
+    assert x.grad.dtype == np.float32
+    np.testing.assert_array_equal(x.grad, [3.0, 4.0])
+
+
+def test_python_numbers_keep_float32_graphs_float32():
+    x = leaf([1.0, 2.0], np.float32)
+    y = ((x * 2.5 + 1) / 3 - 0.5) ** 2
+    assert y.dtype == np.float32
+    y.sum().backward()
+    assert x.grad.dtype == np.float32
+
+
+def test_integer_tensors_cannot_require_grad():
+    with pytest.raises(TypeError, match="int64"):
+        Tensor(np.arange(3), requires_grad=True)
+    t = Tensor(np.arange(3))
+    with pytest.raises(TypeError, match="only floating-point"):
+        t.requires_grad_()
+
+
+def test_integer_constant_in_a_float_graph_gets_no_gradient():
+    x = leaf([1.0, 2.0])
+    counts = Tensor(np.array([2, 3]))
+    (x * counts).sum().backward()
+    np.testing.assert_array_equal(x.grad, [2.0, 3.0])
+    assert counts.grad is None
+
+
+def test_backward_of_a_leaf_fills_its_own_grad():
+    x = leaf([1.0, 2.0])
+    x.backward(np.array([0.5, 0.5]))
+    np.testing.assert_array_equal(x.grad, [0.5, 0.5])

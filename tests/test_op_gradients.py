@@ -1,0 +1,445 @@
+"""Every primitive in Function.registry, against finite differences and against numpy.
+
+SPECS maps each primitive's registry name to a Spec: how to draw its inputs
+with tinygrad_rnn.testing's strategies, how to call it through the public API,
+and what plain numpy computes for it. test_every_primitive_has_a_spec fails
+when a primitive has no entry: adding a Function means adding a line here.
+"""
+
+from __future__ import annotations
+
+import importlib
+import itertools
+import pkgutil
+import warnings
+from dataclasses import dataclass, field
+from typing import Callable
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
+
+import tinygrad_rnn as tg
+import tinygrad_rnn.functional as F
+from tinygrad_rnn import Function, Tensor, ops
+from tinygrad_rnn.testing import (arrays, broadcast_pairs, broadcastable_shapes, non_contiguous,
+                                  shapes)
+
+# gradcheck costs two forwards per input element: keep tensors small (<= 256 elements).
+SMALL = dict(max_dims=4, max_side=4)
+
+
+@dataclass(frozen=True)
+class Spec:
+    """How to test one op.
+
+    cases: a strategy of ``(arrays, params)``: float64 arrays that become
+        tensors requiring grad, and the constant keyword arguments of the call.
+    call: ``call(*tensors, **params)`` -> a tensor or a tuple of tensors.
+    reference: the same computed by numpy on the arrays.
+    gradcheck: extra keyword arguments for ``tg.gradcheck``.
+    """
+
+    cases: st.SearchStrategy
+    call: Callable
+    reference: Callable
+    gradcheck: dict = field(default_factory=dict)
+
+
+# -- drawing cases ----------------------------------------------------------------
+
+
+def unary(**array_options):
+    return arrays(shapes(**SMALL), **array_options).map(lambda x: ((x,), {}))
+
+
+def binary(**array_options):
+    return broadcast_pairs(**SMALL, **array_options).map(lambda pair: (pair, {}))
+
+
+def dim_of(ndim: int):
+    """A valid dim of a tensor with ``ndim`` dims, negative ones included (0-d has 0 and -1)."""
+    n = max(ndim, 1)
+    return st.integers(-n, n - 1)
+
+
+@st.composite
+def reduce_dims(draw, ndim: int):
+    """None, an int, or a tuple of distinct dims, some negative."""
+    kind = draw(st.sampled_from(["none", "int", "tuple"] if ndim else ["none", "int"]))
+    if kind == "none":
+        return None
+    if kind == "int":
+        return draw(dim_of(ndim))
+    dims = draw(st.lists(st.integers(0, ndim - 1), min_size=1, max_size=ndim, unique=True))
+    return tuple(d - ndim if draw(st.booleans()) else d for d in dims)
+
+
+@st.composite
+def over_dims(draw, keyword="dim", with_keepdim=True, **array_options):
+    x = draw(arrays(shapes(**SMALL), **array_options))
+    params = {keyword: draw(reduce_dims(x.ndim) if with_keepdim else dim_of(x.ndim))}
+    if with_keepdim:
+        params["keepdim"] = draw(st.booleans())
+    return (x,), params
+
+
+@st.composite
+def pow_cases(draw):
+    exponent = draw(st.sampled_from([0, 1, 2, 3, -1, -2, 0.5, 1.5, -0.5, 2.5]))
+    if float(exponent).is_integer():  # negative bases are fine; negative powers need x away from 0
+        x = draw(arrays(shapes(**SMALL), away_from=(0.0,) if exponent < 0 else ()))
+    else:  # fractional powers of negative numbers are nan: positive bases only
+        x = draw(arrays(shapes(**SMALL), elements=st.floats(0.2, 3)))
+    return (x,), {"exponent": exponent}
+
+
+@st.composite
+def clamp_cases(draw):
+    low, high = draw(st.sampled_from([(-0.5, 0.5), (None, 0.3), (-0.2, None), (0.0, 1.0)]))
+    x = draw(arrays(shapes(**SMALL), away_from=[b for b in (low, high) if b is not None]))
+    return (x,), {"min": low, "max": high}
+
+
+@st.composite
+def where_cases(draw):
+    condition_shape, a_shape, b_shape = draw(broadcastable_shapes(3, **SMALL))
+    condition = draw(hnp.arrays(np.bool_, condition_shape))
+    return (draw(arrays(a_shape)), draw(arrays(b_shape))), {"condition": condition}
+
+
+@st.composite
+def matmul_cases(draw):
+    """(..., n, k) @ (..., k, m) with broadcast batch dims; either side may be a 1-D vector."""
+    n, k, m = draw(st.tuples(*[st.integers(1, 4)] * 3))
+    batch_a, batch_b = draw(broadcastable_shapes(2, max_dims=2, max_side=3))
+    a_shape = (k,) if draw(st.booleans()) else batch_a + (n, k)
+    b_shape = (k,) if draw(st.booleans()) else batch_b + (k, m)
+    return (draw(arrays(a_shape)), draw(arrays(b_shape))), {}
+
+
+def _shapes_with_size(size: int, max_dims: int = 3) -> list[tuple]:
+    """Every shape of up to ``max_dims`` dims holding ``size`` elements."""
+    divisors = [d for d in range(1, size + 1) if size % d == 0]
+    found = [()] if size == 1 else []
+    for ndim in range(1, max_dims + 1):
+        found += [s for s in itertools.product(divisors, repeat=ndim) if np.prod(s) == size]
+    return found
+
+
+@st.composite
+def reshape_cases(draw):
+    x = draw(arrays(shapes(**SMALL)))
+    shape = list(draw(st.sampled_from(_shapes_with_size(x.size))))
+    if shape and draw(st.booleans()):
+        shape[draw(st.integers(0, len(shape) - 1))] = -1  # let reshape infer one side
+    return (x,), {"shape": tuple(shape)}
+
+
+@st.composite
+def permute_cases(draw):
+    x = draw(arrays(shapes(**SMALL)))
+    dims = draw(st.permutations(range(x.ndim)))
+    return (x,), {"dims": tuple(d - x.ndim if draw(st.booleans()) else d for d in dims)}
+
+
+@st.composite
+def expand_cases(draw):
+    x = draw(arrays(shapes(**SMALL)))
+    sides = [draw(st.integers(1, 3)) if n == 1 else n for n in x.shape]
+    sides = [-1 if draw(st.booleans()) else n for n in sides]  # -1 keeps a side
+    leading = draw(st.lists(st.integers(1, 3), max_size=2))
+    return (x,), {"shape": tuple(leading + sides)}
+
+
+@st.composite
+def getitem_cases(draw):
+    """Basic indices, integer arrays with repeated entries, and boolean masks."""
+    kind = draw(st.sampled_from(["basic", "repeated", "integer arrays", "mask"]))
+    x = draw(arrays(shapes(min_dims=0 if kind == "basic" else 1, **SMALL)))
+    if kind == "basic":  # ints, slices with steps, None, Ellipsis
+        index = draw(hnp.basic_indices(x.shape, min_dims=0, allow_newaxis=True, allow_ellipsis=True))
+    elif kind == "repeated":  # along one dim, the first entry picked twice: gradients must add
+        dim = draw(st.integers(0, x.ndim - 1))
+        side = x.shape[dim]
+        picks = draw(st.lists(st.integers(-side, side - 1), min_size=1, max_size=5))
+        index = (slice(None),) * dim + (np.array(picks + picks[:1]),)
+    elif kind == "integer arrays":  # one array per dim, broadcast together
+        index = draw(hnp.integer_array_indices(x.shape, result_shape=shapes(max_dims=2, max_side=3)))
+    else:
+        leading = draw(st.integers(1, x.ndim))
+        index = draw(hnp.arrays(np.bool_, x.shape[:leading]))
+    return (x,), {"index": index}
+
+
+@st.composite
+def cat_cases(draw):
+    base = draw(shapes(min_dims=1, **SMALL))
+    dim = draw(dim_of(len(base)))
+    count = draw(st.integers(1, 3))
+    pieces = []
+    for _ in range(count):
+        shape = list(base)
+        shape[dim] = draw(st.integers(1, 3))
+        pieces.append(draw(arrays(tuple(shape))))
+    return tuple(pieces), {"dim": dim}
+
+
+@st.composite
+def stack_cases(draw):
+    shape = draw(shapes(**SMALL))
+    count = draw(st.integers(1, 3))
+    dim = draw(st.integers(-len(shape) - 1, len(shape)))
+    return tuple(draw(arrays(shape)) for _ in range(count)), {"dim": dim}
+
+
+@st.composite
+def split_cases(draw, by_chunks=False):
+    x = draw(arrays(shapes(min_dims=1, **SMALL)))
+    dim = draw(dim_of(x.ndim))
+    length = x.shape[dim]
+    if by_chunks:
+        return (x,), {"chunks": draw(st.integers(1, length + 1)), "dim": dim}
+    if draw(st.booleans()):
+        sections = draw(st.integers(1, length + 1))
+    else:  # a random composition of length, zero-size pieces allowed
+        cuts = sorted(draw(st.lists(st.integers(0, length), max_size=3)))
+        sections = [b - a for a, b in zip([0] + cuts, cuts + [length])]
+    return (x,), {"split_size_or_sections": sections, "dim": dim}
+
+
+@st.composite
+def embedding_cases(draw):
+    num, width = draw(st.integers(1, 5)), draw(st.integers(1, 3))
+    weight = draw(arrays((num, width)))
+    # the padding row gets no gradient by design, so it is never looked up here
+    padding_idx = draw(st.sampled_from([None, num - 1])) if num > 1 else None
+    top = num - 1 if padding_idx is None else num - 2
+    indices = draw(hnp.arrays(np.int64, shapes(max_dims=2, max_side=4), elements=st.integers(0, top)))
+    return (weight,), {"indices": indices, "padding_idx": padding_idx}
+
+
+# -- numpy references ---------------------------------------------------------------
+
+
+def _axis(x, dim):
+    """numpy has no axis 0 on a 0-d array; PyTorch's dim 0 / -1 there means the whole tensor."""
+    return None if x.ndim == 0 else dim
+
+
+def np_logsumexp(x, dim, keepdim=True):
+    top = np.max(x, axis=_axis(x, dim), keepdims=True)
+    out = np.log(np.sum(np.exp(x - top), axis=_axis(x, dim), keepdims=True)) + top
+    return out if keepdim else np.squeeze(out, axis=_axis(x, dim))
+
+
+def np_log_softmax(x, dim):
+    return x - np_logsumexp(x, dim)
+
+
+def np_softmax(x, dim):
+    return np.exp(np_log_softmax(x, dim))
+
+
+def np_log_sigmoid(x):
+    return np.minimum(x, 0) - np.log1p(np.exp(-np.abs(x)))
+
+
+def np_split(x, split_size_or_sections, dim):
+    length = x.shape[dim]
+    if isinstance(split_size_or_sections, int):
+        bounds = range(split_size_or_sections, length, split_size_or_sections)
+    else:
+        bounds = np.cumsum(split_size_or_sections)[:-1]
+    return np.split(x, bounds, axis=dim)
+
+
+def np_chunk(x, chunks, dim):
+    return np_split(x, -(-x.shape[dim] // chunks), dim)
+
+
+def np_reshape(x, shape):
+    return x.reshape(shape)
+
+
+def np_expand(x, shape):
+    lead = len(shape) - x.ndim
+    return np.broadcast_to(x, [x.shape[i - lead] if n == -1 else n for i, n in enumerate(shape)])
+
+
+# -- the table ------------------------------------------------------------------------
+
+SPECS = {
+    "add": Spec(binary(), lambda a, b: a + b, np.add),
+    "sub": Spec(binary(), lambda a, b: a - b, np.subtract),
+    "mul": Spec(binary(), lambda a, b: a * b, np.multiply),
+    "div": Spec(
+        broadcastable_shapes(2, **SMALL).flatmap(
+            lambda s: st.tuples(arrays(s[0]), arrays(s[1], away_from=(0.0,), margin=0.2))
+        ).map(lambda pair: (pair, {})),
+        lambda a, b: a / b, np.divide,
+    ),
+    "neg": Spec(unary(), lambda x: -x, np.negative),
+    "pow": Spec(pow_cases(), lambda x, exponent: x**exponent,
+                lambda x, exponent: np.power(x, float(exponent))),
+    "exp": Spec(unary(), Tensor.exp, np.exp),
+    "log": Spec(unary(elements=st.floats(0.1, 5)), Tensor.log, np.log),
+    "tanh": Spec(unary(), Tensor.tanh, np.tanh),
+    "sigmoid": Spec(unary(), Tensor.sigmoid, lambda x: 1 / (1 + np.exp(-x))),
+    "logsigmoid": Spec(unary(elements=st.floats(-30, 30)), F.logsigmoid, np_log_sigmoid),
+    "relu": Spec(unary(away_from=(0.0,)), Tensor.relu, lambda x: np.maximum(x, 0)),
+    "clamp": Spec(clamp_cases(), lambda x, min, max: x.clamp(min=min, max=max),
+                  lambda x, min, max: np.clip(x, min, max)),
+    "where": Spec(where_cases(), lambda a, b, condition: tg.where(condition, a, b),
+                  lambda a, b, condition: np.where(condition, a, b)),
+    # float32 output: finite differences need a step far above float32's resolution
+    "cast": Spec(unary().map(lambda case: (case[0], {"dtype": np.float32})),
+                 lambda x, dtype: x.to(dtype), lambda x, dtype: x.astype(dtype), {"eps": 1e-3}),
+    "matmul": Spec(matmul_cases(), lambda a, b: a @ b, np.matmul),
+    "reshape": Spec(reshape_cases(), lambda x, shape: x.reshape(shape), np_reshape),
+    "permute": Spec(permute_cases(), lambda x, dims: x.permute(dims),
+                    lambda x, dims: np.transpose(x, dims)),
+    "expand": Spec(expand_cases(), lambda x, shape: x.expand(shape), np_expand),
+    "getitem": Spec(getitem_cases(), lambda x, index: x[index], lambda x, index: x[index]),
+    "cat": Spec(cat_cases(), lambda *xs, dim: tg.cat(xs, dim=dim),
+                lambda *xs, dim: np.concatenate(xs, axis=dim)),
+    "stack": Spec(stack_cases(), lambda *xs, dim: tg.stack(xs, dim=dim),
+                  lambda *xs, dim: np.stack(xs, axis=dim)),
+    "sum": Spec(over_dims(), lambda x, dim, keepdim: x.sum(dim, keepdim),
+                lambda x, dim, keepdim: np.sum(x, axis=_axis(x, dim), keepdims=keepdim)),
+    "mean": Spec(over_dims(), lambda x, dim, keepdim: x.mean(dim, keepdim),
+                 lambda x, dim, keepdim: np.mean(x, axis=_axis(x, dim), keepdims=keepdim)),
+    # distinct values: at a tie the max has no derivative
+    "max": Spec(over_dims(distinct=True), lambda x, dim, keepdim: x.amax(dim, keepdim),
+                lambda x, dim, keepdim: np.max(x, axis=_axis(x, dim), keepdims=keepdim)),
+    "logsumexp": Spec(over_dims(), lambda x, dim, keepdim: x.logsumexp(dim, keepdim), np_logsumexp),
+    "softmax": Spec(over_dims(with_keepdim=False), lambda x, dim: x.softmax(dim), np_softmax),
+    "logsoftmax": Spec(over_dims(with_keepdim=False), lambda x, dim: x.log_softmax(dim),
+                       np_log_softmax),
+    "embedding": Spec(embedding_cases(),
+                      lambda w, indices, padding_idx: ops.Embedding.apply(
+                          w, indices=indices, padding_idx=padding_idx),
+                      lambda w, indices, padding_idx: w[indices]),
+}
+
+# Tensor methods built from the primitives above, checked the same way.
+COMPOSITES = {
+    "split": Spec(split_cases(), lambda x, **p: x.split(**p), np_split),
+    "chunk": Spec(split_cases(by_chunks=True), lambda x, **p: x.chunk(**p), np_chunk),
+    "transpose": Spec(
+        arrays(shapes(min_dims=1, **SMALL)).flatmap(
+            lambda x: st.tuples(dim_of(x.ndim), dim_of(x.ndim)).map(
+                lambda dims: ((x,), {"dim0": dims[0], "dim1": dims[1]}))),
+        lambda x, dim0, dim1: x.transpose(dim0, dim1), lambda x, dim0, dim1: np.swapaxes(x, dim0, dim1),
+    ),
+    "T": Spec(unary(), lambda x: x.T, lambda x: x.T),
+    "sqrt": Spec(unary(elements=st.floats(0.1, 4)), Tensor.sqrt, np.sqrt),
+    "min": Spec(over_dims(distinct=True), lambda x, dim, keepdim: x.amin(dim, keepdim),
+                lambda x, dim, keepdim: np.min(x, axis=_axis(x, dim), keepdims=keepdim)),
+    "max(dim).values": Spec(
+        arrays(shapes(min_dims=1, **SMALL), distinct=True).flatmap(
+            lambda x: dim_of(x.ndim).map(lambda d: ((x,), {"dim": d}))),
+        lambda x, dim: x.max(dim).values, lambda x, dim: np.max(x, axis=dim),
+    ),
+}
+
+
+def _package_primitives() -> set:
+    """Names of the Functions the package defines, after importing every module of it.
+
+    Functions defined by tests (throwaways in test_gradcheck.py) are not primitives.
+    """
+    for module in pkgutil.walk_packages(tg.__path__, prefix="tinygrad_rnn."):
+        importlib.import_module(module.name)
+    return {name for name, cls in Function.registry.items() if cls.__module__.startswith("tinygrad_rnn.")}
+
+
+def test_every_primitive_has_a_spec():
+    primitives = _package_primitives()
+    missing = sorted(primitives - set(SPECS))
+    assert not missing, (
+        f"primitives without a gradient test: {missing}; add an entry for each to SPECS in "
+        "tests/test_op_gradients.py"
+    )
+    stale = sorted(set(SPECS) - primitives)
+    assert not stale, f"SPECS has entries for no registered primitive: {stale}"
+
+
+def _as_tuple(result):
+    return tuple(result) if isinstance(result, (tuple, list)) else (result,)
+
+
+@pytest.mark.parametrize("name", sorted(SPECS) + sorted(COMPOSITES))
+@given(data=st.data())
+def test_values_match_numpy_and_gradients_match_finite_differences(name, data):
+    spec = SPECS.get(name) or COMPOSITES[name]
+    arrays_, params = data.draw(spec.cases, label="arrays, params")
+    # each input contiguous, strided or transposed: ops must respect strides
+    arrays_ = [data.draw(st.one_of(st.just(a), non_contiguous(st.just(a))), label="layout")
+               for a in arrays_]
+
+    expected = _as_tuple(spec.reference(*arrays_, **params))
+    actual = _as_tuple(spec.call(*[Tensor(a) for a in arrays_], **params))
+    assert len(actual) == len(expected)
+    for got, want in zip(actual, expected):
+        assert got.shape == np.shape(want) and got.dtype == np.asarray(want).dtype
+        np.testing.assert_allclose(got.data, want, rtol=1e-12, atol=1e-12)
+
+    inputs = [Tensor(a, requires_grad=True) for a in arrays_]
+    assert tg.gradcheck(lambda *xs: spec.call(*xs, **params), inputs, **spec.gradcheck)
+
+
+def test_max_splits_the_gradient_between_ties():
+    x = Tensor(np.array([[1.0, 3.0, 3.0], [2.0, 0.0, -1.0]]), requires_grad=True)
+    x.amax(dim=1).sum().backward()
+    np.testing.assert_array_equal(x.grad, [[0, 0.5, 0.5], [1, 0, 0]])
+
+
+def test_getitem_with_repeated_indices_accumulates():
+    x = Tensor(np.arange(4.0), requires_grad=True)
+    x[np.array([2, 0, 2, 2])].sum().backward()
+    np.testing.assert_array_equal(x.grad, [1, 0, 3, 0])
+
+
+# -- numerical stability ---------------------------------------------------------------
+
+STABLE = {
+    "sigmoid": (Tensor.sigmoid, lambda x: np.exp(np_log_sigmoid(x))),
+    "tanh": (Tensor.tanh, np.tanh),
+    "softmax": (lambda x: x.softmax(-1), lambda x: np_softmax(x, -1)),
+    "log_softmax": (lambda x: x.log_softmax(-1), lambda x: np_log_softmax(x, -1)),
+    "logsumexp": (lambda x: x.logsumexp(-1), lambda x: np_logsumexp(x, -1, keepdim=False)),
+}
+TOLERANCE = {np.float32: dict(rtol=1e-5, atol=1e-6), np.float64: dict(rtol=1e-10, atol=1e-9)}
+
+
+def _check_finite_and_accurate(name, x, dtype):
+    op, reference = STABLE[name]
+    # numpy warns on overflow, division by zero and invalid values (underflow to 0 is
+    # silent and correct): make each of those an error
+    with warnings.catch_warnings(), np.errstate(over="raise", divide="raise", invalid="raise"):
+        warnings.simplefilter("error")
+        t = Tensor(x.astype(dtype), requires_grad=True)
+        y = op(t)
+        y.backward(np.random.default_rng(0).standard_normal(y.shape))
+    assert y.dtype == dtype and t.grad.dtype == dtype
+    assert np.all(np.isfinite(y.data)), f"{name}({x}) = {y.data}"
+    assert np.all(np.isfinite(t.grad)), f"{name}'({x}) = {t.grad}"
+    exact = reference(x.astype(dtype).astype(np.float64))  # of the inputs as rounded to dtype
+    np.testing.assert_allclose(y.data, exact, **TOLERANCE[dtype])
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("name", sorted(STABLE))
+def test_large_inputs_give_finite_values_and_gradients(name, dtype):
+    x = np.array([[-1e4, -50.0, 0.0, 50.0, 1e4], [1e4, 1e4, 1e4, -1e4, 1e4], [-1e4] * 5])
+    _check_finite_and_accurate(name, x, dtype)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("name", sorted(STABLE))
+@given(x=arrays(shapes(min_dims=1, max_dims=2), elements=st.floats(-1e4, 1e4)))
+def test_random_large_inputs_give_finite_values_and_gradients(name, dtype, x):
+    _check_finite_and_accurate(name, x, dtype)
