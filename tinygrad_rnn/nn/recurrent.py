@@ -16,6 +16,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import functional as F
+from .. import viz
 from ..creation import cat, stack
 from ..tensor import Tensor
 from .cells import GATES, check_sizes, gru_cell, lstm_cell, nonlinearity_mode, rnn_relu_cell, rnn_tanh_cell, uniform_parameter
@@ -34,14 +35,15 @@ def run_direction(step, data: Tensor, batch_sizes: np.ndarray, state: tuple, rev
     batch = int(batch_sizes[0])
     outputs = [None] * len(batch_sizes)
     for t in reversed(range(len(batch_sizes))) if reverse else range(len(batch_sizes)):
-        size = int(batch_sizes[t])
-        x_t = data[int(offsets[t]) : int(offsets[t + 1])]
-        if size == batch:
-            new = state = step(x_t, state)
-        else:  # only the first `size` sequences are still running at step t
-            new = step(x_t, tuple(s[:size] for s in state))
-            state = tuple(cat([n, s[size:]]) for n, s in zip(new, state))
-        outputs[t] = new[0]
+        with viz.step(t):  # tags this step's ops, so a drawing of the graph can group them
+            size = int(batch_sizes[t])
+            x_t = data[int(offsets[t]) : int(offsets[t + 1])]
+            if size == batch:
+                new = state = step(x_t, state)
+            else:  # only the first `size` sequences are still running at step t
+                new = step(x_t, tuple(s[:size] for s in state))
+                state = tuple(cat([n, s[size:]]) for n, s in zip(new, state))
+            outputs[t] = new[0]
     return cat(outputs), state
 
 
