@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import ops, rng
+from . import arguments, ops, rng
 from .tensor import DEFAULT_FLOAT, Tensor
 
 
-def _shape(shape) -> tuple:
-    return tuple(shape[0]) if len(shape) == 1 and isinstance(shape[0], (tuple, list)) else shape
+def _shape(fn: str, shape) -> tuple:
+    """``shape`` given as ints or as one tuple or list, checked: every size an int >= 0."""
+    shape = tuple(shape[0]) if len(shape) == 1 and isinstance(shape[0], (tuple, list)) else shape
+    for size in shape:
+        arguments.integer(fn, "size", size, low=0)
+    return shape
 
 
 def tensor(data, requires_grad: bool = False, dtype=None) -> Tensor:
@@ -17,15 +21,15 @@ def tensor(data, requires_grad: bool = False, dtype=None) -> Tensor:
 
 
 def zeros(*shape, dtype=DEFAULT_FLOAT, requires_grad: bool = False) -> Tensor:
-    return Tensor(np.zeros(_shape(shape), dtype), requires_grad)
+    return Tensor(np.zeros(_shape("zeros", shape), dtype), requires_grad)
 
 
 def ones(*shape, dtype=DEFAULT_FLOAT, requires_grad: bool = False) -> Tensor:
-    return Tensor(np.ones(_shape(shape), dtype), requires_grad)
+    return Tensor(np.ones(_shape("ones", shape), dtype), requires_grad)
 
 
 def full(shape, fill_value, dtype=DEFAULT_FLOAT, requires_grad: bool = False) -> Tensor:
-    return Tensor(np.full(shape, fill_value, dtype), requires_grad)
+    return Tensor(np.full(_shape("full", (shape,)), fill_value, dtype), requires_grad)
 
 
 def zeros_like(t: Tensor, requires_grad: bool = False) -> Tensor:
@@ -38,31 +42,43 @@ def ones_like(t: Tensor, requires_grad: bool = False) -> Tensor:
 
 def randn(*shape, dtype=DEFAULT_FLOAT, requires_grad: bool = False) -> Tensor:
     """Standard normal samples from the generator that ``manual_seed`` seeds."""
-    return Tensor(rng.generator().standard_normal(_shape(shape)).astype(dtype), requires_grad)
+    return Tensor(rng.generator().standard_normal(_shape("randn", shape)).astype(dtype), requires_grad)
 
 
 def rand(*shape, dtype=DEFAULT_FLOAT, requires_grad: bool = False) -> Tensor:
     """Uniform samples in [0, 1) from the generator that ``manual_seed`` seeds."""
-    return Tensor(rng.generator().random(_shape(shape)).astype(dtype), requires_grad)
+    return Tensor(rng.generator().random(_shape("rand", shape)).astype(dtype), requires_grad)
 
 
 def arange(start, stop=None, step=1, dtype=None) -> Tensor:
+    if step == 0:
+        raise ValueError("arange: step must be nonzero, got 0")
     return Tensor(np.arange(start, stop, step, dtype=dtype))
 
 
 def cat(tensors, dim: int = 0) -> Tensor:
     """Join tensors along an existing ``dim``; all other dims must agree."""
-    return ops.Cat.apply(*tensors, dim=dim)
+    return ops.Cat.apply(*_tensor_list("cat", tensors), dim=dim)
 
 
 def stack(tensors, dim: int = 0) -> Tensor:
     """Join tensors of one shape along a new ``dim``."""
-    return ops.Stack.apply(*tensors, dim=dim)
+    return ops.Stack.apply(*_tensor_list("stack", tensors), dim=dim)
+
+
+def _tensor_list(fn: str, tensors) -> list:
+    if isinstance(tensors, Tensor) or not isinstance(tensors, (list, tuple)):
+        raise TypeError(f"{fn}: tensors must be a list or tuple of Tensors, got {type(tensors).__name__}")
+    for i, t in enumerate(tensors):
+        arguments.tensor(fn, f"tensors[{i}]", t)
+    return tensors
 
 
 def where(condition, a, b) -> Tensor:
     """Elementwise ``a`` where ``condition`` holds, else ``b`` (all three broadcast)."""
-    condition = condition.data if isinstance(condition, Tensor) else condition
+    condition = np.asarray(condition.data if isinstance(condition, Tensor) else condition)
+    if condition.dtype != bool:
+        raise TypeError(f"where: condition must be bool, got dtype {condition.dtype} (shape {condition.shape})")
     if not isinstance(a, Tensor):
         a = b._lift(a) if isinstance(b, Tensor) else Tensor(a)
     if not isinstance(b, Tensor):

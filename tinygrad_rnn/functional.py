@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import rng
+from . import arguments, rng
 from .ops.pointwise import LogSigmoid
 from .tensor import Tensor
 
@@ -71,7 +71,8 @@ def dropout(x: Tensor, p: float = 0.5, training: bool = True) -> Tensor:
     Mul primitive's: it flows only through kept elements, scaled the same way.
     Identity when ``training`` is False or ``p == 0``; ``p == 1`` gives zeros.
     """
-    if not 0.0 <= p <= 1.0:
+    arguments.tensor("dropout", "input", x)
+    if not 0.0 <= arguments.real("dropout", "p", p) <= 1.0:
         raise ValueError(f"dropout: p must be a probability in [0, 1], got p={p}")
     if not training or p == 0.0:
         return x
@@ -106,13 +107,16 @@ def _reduce(loss: Tensor, reduction: str) -> Tensor:
     return loss
 
 
-def _as_array(x, dtype=None) -> np.ndarray:
+def _as_array(loss: str, name: str, x, dtype=None) -> np.ndarray:
     """A constant argument (Tensor, ndarray or list) as an ndarray."""
-    return np.asarray(x.data if isinstance(x, Tensor) else x, dtype=dtype)
+    try:
+        return np.asarray(x.data if isinstance(x, Tensor) else x, dtype=dtype)
+    except (TypeError, ValueError) as err:
+        raise TypeError(f"{loss}: {name} must be an array of numbers, got {type(x).__name__} ({err})") from None
 
 
 def _class_weight(loss: str, weight, num_classes: int, dtype) -> np.ndarray:
-    weight = _as_array(weight, dtype)
+    weight = _as_array(loss, "weight", weight, dtype)
     if weight.shape != (num_classes,):
         raise ValueError(
             f"{loss}: weight must have shape ({num_classes},), one entry per class, got {weight.shape}"
@@ -129,7 +133,7 @@ def _index_target_losses(loss, log_probs, target, class_dim, weight, ignore_inde
     loss[n] = (1 - eps) w[t_n] (-log p[n, t_n]) + eps / C sum_c w[c] (-log p[n, c]),
     and 0 where t_n is ignored (PyTorch's definition, label smoothing included).
     """
-    target = _as_array(target)
+    target = _as_array(loss, "target", target)
     if target.dtype.kind not in "iu":
         raise TypeError(
             f"{loss}: class-index targets must be integers, got dtype {target.dtype} "
@@ -212,7 +216,8 @@ def cross_entropy(input: Tensor, target, weight=None, ignore_index: int = -100,
     loss = "cross_entropy"
     _check_input(loss, input)
     _check_reduction(loss, reduction)
-    if not 0.0 <= label_smoothing <= 1.0:
+    arguments.integer(loss, "ignore_index", ignore_index)
+    if not 0.0 <= arguments.real(loss, "label_smoothing", label_smoothing) <= 1.0:
         raise ValueError(f"{loss}: label_smoothing must be in [0, 1], got {label_smoothing}")
     class_dim = _class_dim(loss, input)
     log_probs = input.log_softmax(class_dim)
@@ -255,6 +260,7 @@ def nll_loss(input: Tensor, target, weight=None, ignore_index: int = -100,
     loss = "nll_loss"
     _check_input(loss, input)
     _check_reduction(loss, reduction)
+    arguments.integer(loss, "ignore_index", ignore_index)
     class_dim = _class_dim(loss, input)
     return _cross_entropy_from_log_probs(loss, input, target, class_dim, weight, ignore_index, reduction, 0.0)
 
@@ -286,7 +292,9 @@ def binary_cross_entropy_with_logits(input: Tensor, target, weight=None, pos_wei
 
 def _same_shape_target(loss: str, target, input: Tensor) -> Tensor:
     """``target`` as a tensor of the input's dtype; a target tensor keeps its graph."""
-    target = target.to(input.dtype) if isinstance(target, Tensor) else Tensor(_as_array(target, input.dtype))
+    if not isinstance(target, Tensor):
+        target = Tensor(_as_array(loss, "target", target, input.dtype))
+    target = target.to(input.dtype)
     if target.shape != input.shape:
         raise ValueError(f"{loss}: target of shape {target.shape} must have the input's shape {input.shape}")
     return target
@@ -294,7 +302,7 @@ def _same_shape_target(loss: str, target, input: Tensor) -> Tensor:
 
 def _broadcastable(loss: str, name: str, value, input: Tensor) -> Tensor:
     """A constant that must broadcast to the input's shape without enlarging it."""
-    array = _as_array(value, input.dtype)
+    array = _as_array(loss, name, value, input.dtype)
     try:
         fits = np.broadcast_shapes(array.shape, input.shape) == input.shape
     except ValueError:

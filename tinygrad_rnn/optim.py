@@ -14,6 +14,7 @@ import math
 
 import numpy as np
 
+from . import arguments
 from .autograd import enable_grad
 from .tensor import Tensor
 
@@ -31,6 +32,10 @@ class Optimizer:
                 f"{self._name}: params must be an iterable of tensors or of dicts, got one Tensor "
                 f"of shape {params.shape}; wrap it in a list"
             )
+        if not hasattr(params, "__iter__"):
+            raise TypeError(
+                f"{self._name}: params must be an iterable of tensors or of dicts, got {type(params).__name__}"
+            )
         groups = list(params)
         if not groups:
             raise ValueError(f"{self._name}: got an empty parameter list")
@@ -45,7 +50,12 @@ class Optimizer:
 
     def add_param_group(self, group: dict) -> None:
         """Add a group of parameters, filling options it leaves out from ``defaults``."""
+        if not isinstance(group, dict) or "params" not in group:
+            got = f"keys {sorted(group)}" if isinstance(group, dict) else type(group).__name__
+            raise TypeError(f"{self._name}: a parameter group must be a dict with a 'params' entry, got {got}")
         params = group["params"]
+        if not isinstance(params, Tensor) and not hasattr(params, "__iter__"):
+            raise TypeError(f"{self._name}: a group's 'params' must be tensors, got {type(params).__name__}")
         params = [params] if isinstance(params, Tensor) else list(params)
         for p in params:
             if not isinstance(p, Tensor):
@@ -63,11 +73,22 @@ class Optimizer:
         self.param_groups.append(group)
 
     def _check_options(self, group: dict) -> None:
-        """Raise ValueError for invalid hyper-parameters; each optimizer lists its own."""
+        """Raise TypeError or ValueError for invalid hyper-parameters; each optimizer lists its own."""
 
     def _require(self, condition: bool, name: str, value, rule: str) -> None:
         if not condition:
             raise ValueError(f"{self._name}: invalid {name} {value!r} ({rule})")
+
+    def _check_numbers(self, group: dict, names, high: float = math.inf) -> None:
+        """Each option in ``names`` is a finite number in [0, high] (NaN and inf are never valid)."""
+        for name in names:
+            value = arguments.real(self._name, name, group[name])
+            self._require(0 <= value <= high and math.isfinite(value), name, group[name],
+                          f"must be a finite number in [0, {high:g}]")
+
+    def _check_flags(self, group: dict, names) -> None:
+        for name in names:
+            arguments.boolean(self._name, name, group[name])
 
     def zero_grad(self, set_to_none: bool = True) -> None:
         """Forget the gradients (set them to None, or to zeros with ``set_to_none=False``)."""
@@ -122,6 +143,11 @@ class Optimizer:
 
     def load_state_dict(self, state_dict: dict) -> None:
         """Restore options and buffers saved by ``state_dict()`` of an optimizer of the same layout."""
+        if not isinstance(state_dict, dict) or not {"state", "param_groups"} <= set(state_dict):
+            got = f"keys {sorted(state_dict)}" if isinstance(state_dict, dict) else type(state_dict).__name__
+            raise TypeError(
+                f"{self._name}: load_state_dict expects a dict with 'state' and 'param_groups', got {got}"
+            )
         groups = state_dict["param_groups"]
         if len(groups) != len(self.param_groups):
             raise ValueError(
@@ -177,9 +203,8 @@ class SGD(Optimizer):
                                       weight_decay=weight_decay, nesterov=nesterov, maximize=maximize))
 
     def _check_options(self, group):
-        self._require(group["lr"] >= 0, "lr", group["lr"], "must be >= 0")
-        self._require(group["momentum"] >= 0, "momentum", group["momentum"], "must be >= 0")
-        self._require(group["weight_decay"] >= 0, "weight_decay", group["weight_decay"], "must be >= 0")
+        self._check_numbers(group, ("lr", "momentum", "dampening", "weight_decay"))
+        self._check_flags(group, ("nesterov", "maximize"))
         if group["nesterov"]:
             self._require(group["momentum"] > 0 and group["dampening"] == 0, "nesterov", True,
                           f"needs momentum > 0 and dampening 0, got momentum={group['momentum']} "
@@ -212,16 +237,21 @@ class Adam(Optimizer):
 
     def __init__(self, params, lr: float = 1e-3, betas=(0.9, 0.999), eps: float = 1e-8,
                  weight_decay: float = 0, amsgrad: bool = False):
-        super().__init__(params, dict(lr=lr, betas=tuple(betas), eps=eps,
+        super().__init__(params, dict(lr=lr, betas=betas, eps=eps,
                                       weight_decay=weight_decay, amsgrad=amsgrad))
 
     def _check_options(self, group):
-        self._require(group["lr"] >= 0, "lr", group["lr"], "must be >= 0")
-        self._require(group["eps"] >= 0, "eps", group["eps"], "must be >= 0")
-        self._require(group["weight_decay"] >= 0, "weight_decay", group["weight_decay"], "must be >= 0")
+        self._check_numbers(group, ("lr", "eps", "weight_decay"))
+        self._check_flags(group, ("amsgrad",))
         betas = group["betas"]
-        self._require(len(betas) == 2 and all(0 <= b < 1 for b in betas), "betas", betas,
-                      "need two numbers in [0, 1)")
+        if not isinstance(betas, (tuple, list)) or len(betas) != 2:
+            raise TypeError(
+                f"{self._name}: betas must be a pair of numbers, got {type(betas).__name__} {betas!r}"
+            )
+        for beta in betas:
+            arguments.real(self._name, "betas", beta)
+        group["betas"] = betas = tuple(betas)
+        self._require(all(0 <= b < 1 for b in betas), "betas", betas, "need two numbers in [0, 1)")
 
     def _decay(self, param, grad, group):
         """Adam's weight decay is L2 regularisation: it adds to the gradient."""
@@ -274,8 +304,7 @@ class Adagrad(Optimizer):
                                       initial_accumulator_value=initial_accumulator_value, eps=eps))
 
     def _check_options(self, group):
-        for name in ("lr", "lr_decay", "weight_decay", "initial_accumulator_value", "eps"):
-            self._require(group[name] >= 0, name, group[name], "must be >= 0")
+        self._check_numbers(group, ("lr", "lr_decay", "weight_decay", "initial_accumulator_value", "eps"))
 
     def _update(self, param, grad, state, group):
         if not state:
@@ -301,8 +330,9 @@ class RMSprop(Optimizer):
                                       momentum=momentum, centered=centered))
 
     def _check_options(self, group):
-        for name in ("lr", "alpha", "eps", "weight_decay", "momentum"):
-            self._require(group[name] >= 0, name, group[name], "must be >= 0")
+        self._check_numbers(group, ("lr", "eps", "weight_decay", "momentum"))
+        self._check_numbers(group, ("alpha",), high=1)  # alpha > 1 would make the running square negative
+        self._check_flags(group, ("centered",))
 
     def _update(self, param, grad, state, group):
         if not state:

@@ -21,14 +21,18 @@ MaxResult = namedtuple("MaxResult", ["values", "indices"])
 def _to_array(data, dtype=None) -> np.ndarray:
     if isinstance(data, Tensor):
         data = data.data
-    if dtype is not None:
-        array = np.asarray(data, dtype=dtype)
-    elif isinstance(data, (np.ndarray, np.generic)):
-        array = np.asarray(data)  # a float ndarray keeps its dtype
-    else:
-        array = np.asarray(data)
-        if array.dtype.kind in "iuf":  # Python numbers become float32
-            array = array.astype(DEFAULT_FLOAT)
+    try:
+        if dtype is not None:
+            array = np.asarray(data, dtype=dtype)
+        elif isinstance(data, (np.ndarray, np.generic)):
+            array = np.asarray(data)  # a float ndarray keeps its dtype
+        else:
+            array = np.asarray(data)
+            if array.dtype.kind in "iuf":  # Python numbers become float32
+                array = array.astype(DEFAULT_FLOAT)
+    except (TypeError, ValueError) as err:  # ragged lists, unknown dtypes, unconvertible values
+        raise type(err)(f"Tensor: cannot make an array of dtype {dtype} from the {type(data).__name__} "
+                        f"given: {err}") from None
     if array.dtype.kind not in _ALLOWED_KINDS:
         raise TypeError(
             f"Tensor: cannot hold data of dtype {array.dtype} (shape {array.shape}); "
@@ -62,7 +66,7 @@ class Tensor:
         self._node = None  # the Function that produced this tensor, if recorded
         self._retains_grad = False
         if requires_grad:
-            self.requires_grad = True
+            self.requires_grad = requires_grad
 
     # -- autograd state ----------------------------------------------------------
 
@@ -72,6 +76,8 @@ class Tensor:
 
     @requires_grad.setter
     def requires_grad(self, value: bool) -> None:
+        if not isinstance(value, (bool, np.bool_)):
+            raise TypeError(f"Tensor: requires_grad must be a bool, got {type(value).__name__} {value!r}")
         if value and self.data.dtype.kind != "f":
             raise TypeError(
                 f"Tensor: only floating-point tensors can require grad, "
@@ -291,6 +297,9 @@ class Tensor:
         return ops.Relu.apply(self)
 
     def clamp(self, min=None, max=None) -> Tensor:
+        for name, bound in (("min", min), ("max", max)):
+            if bound is not None:
+                arguments.real("clamp", name, bound)
         return ops.Clamp.apply(self, low=min, high=max)
 
     clip = clamp
@@ -337,9 +346,11 @@ class Tensor:
         return MaxResult(self.amin(dim, keepdim), self.argmin(dim, keepdim))
 
     def argmax(self, dim: int | None = None, keepdim: bool = False) -> Tensor:
+        dim = None if dim is None else ops.normalize_dim("argmax", dim, self.ndim)
         return Tensor(np.argmax(self.data, axis=dim, keepdims=keepdim))
 
     def argmin(self, dim: int | None = None, keepdim: bool = False) -> Tensor:
+        dim = None if dim is None else ops.normalize_dim("argmin", dim, self.ndim)
         return Tensor(np.argmin(self.data, axis=dim, keepdims=keepdim))
 
     def logsumexp(self, dim, keepdim: bool = False) -> Tensor:
@@ -365,7 +376,11 @@ class Tensor:
     def flatten(self, start_dim: int = 0, end_dim: int = -1) -> Tensor:
         if self.ndim == 0:
             return self.reshape(1)
-        start, end = (d % self.ndim for d in (start_dim, end_dim))
+        start, end = (ops.normalize_dim("flatten", d, self.ndim) for d in (start_dim, end_dim))
+        if start > end:
+            raise ValueError(
+                f"flatten: start_dim {start_dim} comes after end_dim {end_dim} (shape {self.shape})"
+            )
         shape = self.shape
         return self.reshape(shape[:start] + (-1,) + shape[end + 1 :])
 
@@ -436,10 +451,10 @@ class Tensor:
         return tuple(self[lead + (slice(int(s), int(s) + n),)] for s, n in zip(starts, sizes))
 
     def chunk(self, chunks: int, dim: int = 0) -> tuple[Tensor, ...]:
-        if chunks <= 0:
+        if arguments.integer("chunk", "chunks", chunks) <= 0:
             raise ValueError(f"chunk: chunks must be positive, got {chunks}")
         length = self.shape[ops.normalize_dim("chunk", dim, self.ndim)]
         return self.split(max(1, -(-length // chunks)), dim)
 
 
-from . import autograd, ops  # noqa: E402  (both build on Tensor)
+from . import arguments, autograd, ops  # noqa: E402  (they build on Tensor)

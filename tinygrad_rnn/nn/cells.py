@@ -15,7 +15,7 @@ import math
 
 import numpy as np
 
-from .. import rng
+from .. import arguments, rng
 from ..tensor import Tensor
 from .module import Module, Parameter
 
@@ -118,6 +118,7 @@ class _CellBase(Module):
     def _prepare(self, input: Tensor, hx: Tensor | None):
         """Batch a 1-D input, check shapes, and default hx to zeros."""
         name = type(self).__name__
+        arguments.tensor(name, "input", input)
         if input.ndim not in (1, 2):
             raise ValueError(f"{name}: input must be (N, input_size) or (input_size,), got shape {input.shape}")
         if input.shape[-1] != self.input_size:
@@ -132,8 +133,11 @@ class _CellBase(Module):
         expected = (x.shape[0], self.hidden_size) if batched else (self.hidden_size,)
         if hx is None:
             return x, Tensor(np.zeros((x.shape[0], self.hidden_size), input.dtype)), batched
+        arguments.tensor(name, "hx", hx)
         if hx.shape != expected:
             raise ValueError(f"{name}: hx has shape {hx.shape}, expected {expected}")
+        if hx.dtype != input.dtype:
+            raise TypeError(f"{name}: hx dtype {hx.dtype} differs from the input's {input.dtype}")
         return x, (hx if batched else hx.reshape(1, -1)), batched
 
 
@@ -165,6 +169,8 @@ class LSTMCell(_CellBase):
         super().__init__("LSTM", input_size, hidden_size, bias)
 
     def forward(self, input: Tensor, hx: tuple | None = None) -> tuple:
+        if hx is not None and (not isinstance(hx, (tuple, list)) or len(hx) != 2):
+            raise TypeError(f"LSTMCell: hx must be a tuple (h_0, c_0), got {type(hx).__name__}")
         h, c = (None, None) if hx is None else hx
         x, h, batched = self._prepare(input, h)
         _, c, _ = self._prepare(input, c)

@@ -12,7 +12,7 @@ import math
 
 import numpy as np
 
-from .. import rng
+from .. import arguments, rng
 from ..tensor import Tensor
 
 
@@ -63,8 +63,9 @@ def calculate_gain(nonlinearity: str, param: float | None = None) -> float:
 def uniform_(t: Tensor, a: float = 0.0, b: float = 1.0) -> Tensor:
     """Fill ``t`` with samples of U(a, b)."""
     _check("uniform_", t)
-    if a > b:
-        raise ValueError(f"uniform_: the range needs a <= b, got a={a}, b={b}")
+    a, b = arguments.real("uniform_", "a", a), arguments.real("uniform_", "b", b)
+    if not (-math.inf < a <= b < math.inf):
+        raise ValueError(f"uniform_: the range needs finite a <= b, got a={a}, b={b}")
     t.data[...] = rng.generator().uniform(a, b, t.shape)
     return t
 
@@ -72,8 +73,9 @@ def uniform_(t: Tensor, a: float = 0.0, b: float = 1.0) -> Tensor:
 def normal_(t: Tensor, mean: float = 0.0, std: float = 1.0) -> Tensor:
     """Fill ``t`` with samples of N(mean, std^2)."""
     _check("normal_", t)
-    if std < 0:
-        raise ValueError(f"normal_: std must be non-negative, got std={std}")
+    mean, std = arguments.real("normal_", "mean", mean), arguments.real("normal_", "std", std)
+    if not (math.isfinite(mean) and 0 <= std < math.inf):
+        raise ValueError(f"normal_: needs a finite mean and a finite std >= 0, got mean={mean}, std={std}")
     t.data[...] = rng.generator().normal(mean, std, t.shape)
     return t
 
@@ -81,7 +83,7 @@ def normal_(t: Tensor, mean: float = 0.0, std: float = 1.0) -> Tensor:
 def constant_(t: Tensor, val: float) -> Tensor:
     """Fill ``t`` with ``val``."""
     _check("constant_", t, floating=False)
-    t.data[...] = val
+    t.data[...] = arguments.real("constant_", "val", val)
     return t
 
 
@@ -108,6 +110,7 @@ def eye_(t: Tensor) -> Tensor:
 def xavier_uniform_(t: Tensor, gain: float = 1.0) -> Tensor:
     """U(-a, a) with a = gain * sqrt(6 / (fan_in + fan_out)) (Glorot and Bengio, 2010)."""
     _check("xavier_uniform_", t)
+    gain = arguments.number("xavier_uniform_", "gain", gain, -math.inf, math.inf, True, True)
     fan_in, fan_out = _fan_in_and_fan_out("xavier_uniform_", t)
     if fan_in + fan_out == 0:
         return t  # nothing to fill
@@ -123,6 +126,7 @@ def kaiming_uniform_(t: Tensor, a: float = 0.0, mode: str = "fan_in",
     With ``a=sqrt(5)`` this is PyTorch's Linear default, U(-1/sqrt(fan_in), 1/sqrt(fan_in)).
     """
     _check("kaiming_uniform_", t)
+    arguments.number("kaiming_uniform_", "a", a, -math.inf, math.inf, True, True)
     if mode not in ("fan_in", "fan_out"):
         raise ValueError(f"kaiming_uniform_: mode must be 'fan_in' or 'fan_out', got {mode!r}")
     fan_in, fan_out = _fan_in_and_fan_out("kaiming_uniform_", t)
@@ -142,6 +146,7 @@ def orthogonal_(t: Tensor, gain: float = 1.0) -> Tensor:
     uniformly distributed over orthogonal matrices.
     """
     _check("orthogonal_", t)
+    gain = arguments.number("orthogonal_", "gain", gain, -math.inf, math.inf, True, True)
     if t.ndim < 2:
         raise ValueError(
             f"orthogonal_: only tensors with 2 or more dims are supported, got shape {t.shape}"

@@ -7,8 +7,8 @@ from collections import OrderedDict
 
 import numpy as np
 
+from .. import arguments, ops
 from .. import functional as F
-from .. import ops
 from ..tensor import Tensor
 from . import init
 from .module import Module, Parameter
@@ -54,6 +54,10 @@ class Linear(Module):
             init.uniform_(self.bias, -bound, bound)
 
     def forward(self, x: Tensor) -> Tensor:
+        arguments.tensor("Linear", "input", x)
+        if x.dtype != self.weight.dtype:
+            raise TypeError(f"Linear: input dtype {x.dtype} differs from the weight's {self.weight.dtype} "
+                            f"(input shape {x.shape}); convert one with .to()")
         if x.ndim == 0 or x.shape[-1] != self.in_features:
             raise ValueError(
                 f"Linear: input of shape {x.shape} does not end in in_features={self.in_features} "
@@ -85,6 +89,7 @@ class Embedding(Module):
         _check_size("Embedding", "embedding_dim", embedding_dim)
         dtype = _float_dtype("Embedding", dtype)
         if padding_idx is not None:
+            arguments.integer("Embedding", "padding_idx", padding_idx)
             if not -num_embeddings <= padding_idx < num_embeddings:
                 raise ValueError(
                     f"Embedding: padding_idx={padding_idx} is out of range for "
@@ -118,7 +123,7 @@ class Dropout(Module):
 
     def __init__(self, p: float = 0.5):
         super().__init__()
-        if not 0.0 <= p <= 1.0:
+        if not 0.0 <= arguments.real("Dropout", "p", p) <= 1.0:
             raise ValueError(f"Dropout: p must be a probability in [0, 1], got p={p}")
         self.p = p
 

@@ -7,16 +7,17 @@ from __future__ import annotations
 
 import numpy as np
 
+from .. import arguments
 from .. import functional as F
 from ..tensor import Tensor
 from .module import Module
 
 
-def _constant(value) -> Tensor | None:
+def _constant(owner: str, name: str, value) -> Tensor | None:
     """An optional weight as a float tensor (a list becomes float32, an ndarray keeps its dtype)."""
     if value is None or isinstance(value, Tensor):
         return value
-    return Tensor(value if isinstance(value, np.ndarray) else np.asarray(value, np.float32))
+    return Tensor(value if isinstance(value, np.ndarray) else F._as_array(owner, name, value, np.float32))
 
 
 class _Loss(Module):
@@ -36,10 +37,10 @@ class CrossEntropyLoss(_Loss):
     def __init__(self, weight=None, ignore_index: int = -100, reduction: str = "mean",
                  label_smoothing: float = 0.0):
         super().__init__(reduction)
-        if not 0.0 <= label_smoothing <= 1.0:
+        if not 0.0 <= arguments.real("CrossEntropyLoss", "label_smoothing", label_smoothing) <= 1.0:
             raise ValueError(f"CrossEntropyLoss: label_smoothing must be in [0, 1], got {label_smoothing}")
-        self.register_buffer("weight", _constant(weight))
-        self.ignore_index = ignore_index
+        self.register_buffer("weight", _constant(type(self).__name__, "weight", weight))
+        self.ignore_index = arguments.integer(type(self).__name__, "ignore_index", ignore_index)
         self.label_smoothing = label_smoothing
 
     def forward(self, input: Tensor, target) -> Tensor:
@@ -52,8 +53,8 @@ class NLLLoss(_Loss):
 
     def __init__(self, weight=None, ignore_index: int = -100, reduction: str = "mean"):
         super().__init__(reduction)
-        self.register_buffer("weight", _constant(weight))
-        self.ignore_index = ignore_index
+        self.register_buffer("weight", _constant(type(self).__name__, "weight", weight))
+        self.ignore_index = arguments.integer(type(self).__name__, "ignore_index", ignore_index)
 
     def forward(self, input: Tensor, target) -> Tensor:
         return F.nll_loss(input, target, self.weight, self.ignore_index, self.reduction)
@@ -64,8 +65,8 @@ class BCEWithLogitsLoss(_Loss):
 
     def __init__(self, weight=None, reduction: str = "mean", pos_weight=None):
         super().__init__(reduction)
-        self.register_buffer("weight", _constant(weight))
-        self.register_buffer("pos_weight", _constant(pos_weight))
+        self.register_buffer("weight", _constant(type(self).__name__, "weight", weight))
+        self.register_buffer("pos_weight", _constant(type(self).__name__, "pos_weight", pos_weight))
 
     def forward(self, input: Tensor, target) -> Tensor:
         return F.binary_cross_entropy_with_logits(input, target, self.weight, self.pos_weight,

@@ -16,7 +16,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import functional as F
-from .. import viz
+from .. import arguments, viz
 from ..creation import cat, stack
 from ..tensor import Tensor
 from .cells import GATES, check_sizes, gru_cell, lstm_cell, nonlinearity_mode, rnn_relu_cell, rnn_tanh_cell, uniform_parameter
@@ -60,6 +60,9 @@ class RNNBase(Module):
             raise ValueError(f"{name}: num_layers must be a positive int, got {num_layers!r}")
         if isinstance(dropout, bool) or not isinstance(dropout, (int, float)) or not 0 <= dropout <= 1:
             raise ValueError(f"{name}: dropout must be a number in [0, 1], got {dropout!r}")
+        for flag, value in (("bias", bias), ("batch_first", batch_first), ("bidirectional", bidirectional),
+                            ("fused", fused)):
+            arguments.boolean(name, flag, value)
         if fused:
             raise ValueError(f"{name}: fused=True is not available yet; use fused=False")
         self.mode, self.input_size, self.hidden_size = mode, input_size, hidden_size

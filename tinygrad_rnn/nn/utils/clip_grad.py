@@ -6,13 +6,21 @@ import math
 
 import numpy as np
 
+from ... import arguments
 from ...tensor import Tensor
 
 
-def _grads(parameters) -> list[np.ndarray]:
+def _grads(fn: str, parameters) -> list[np.ndarray]:
     """The gradients of ``parameters`` (one tensor or an iterable), skipping those with none."""
     if isinstance(parameters, Tensor):
         parameters = [parameters]
+    if not hasattr(parameters, "__iter__"):
+        raise TypeError(
+            f"{fn}: parameters must be a Tensor or an iterable of them, got {type(parameters).__name__}"
+        )
+    parameters = list(parameters)
+    for p in parameters:
+        arguments.tensor(fn, "parameters", p)
     return [p.grad for p in parameters if p.grad is not None]
 
 
@@ -28,12 +36,13 @@ def clip_grad_norm_(parameters, max_norm: float, norm_type: float = 2.0,
     ``foreach`` is accepted for PyTorch compatibility and ignored. Returns the
     total norm before clipping as a 0-d tensor (0.0 when no parameter has a gradient).
     """
-    max_norm, norm_type = float(max_norm), float(norm_type)
-    if max_norm < 0:
+    max_norm = arguments.real("clip_grad_norm_", "max_norm", max_norm)
+    norm_type = math.inf if norm_type == "inf" else arguments.real("clip_grad_norm_", "norm_type", norm_type)
+    if not max_norm >= 0:  # NaN too: it would silently switch clipping off
         raise ValueError(f"clip_grad_norm_: max_norm must be >= 0, got {max_norm}")
     if not norm_type > 0:
         raise ValueError(f"clip_grad_norm_: norm_type must be positive or inf, got {norm_type}")
-    grads = _grads(parameters)
+    grads = _grads("clip_grad_norm_", parameters)
     if not grads:
         return Tensor(np.zeros((), np.float32))
     # float64 so that float32 gradients cannot overflow when squared
@@ -54,8 +63,8 @@ def clip_grad_norm_(parameters, max_norm: float, norm_type: float = 2.0,
 
 def clip_grad_value_(parameters, clip_value: float) -> None:
     """Clamp every gradient element into [-clip_value, clip_value], in place."""
-    clip_value = float(clip_value)
-    if clip_value < 0:
+    clip_value = arguments.real("clip_grad_value_", "clip_value", clip_value)
+    if not clip_value >= 0:  # NaN too: it would turn every gradient into NaN
         raise ValueError(f"clip_grad_value_: clip_value must be >= 0, got {clip_value}")
-    for g in _grads(parameters):
+    for g in _grads("clip_grad_value_", parameters):
         np.clip(g, -clip_value, clip_value, out=g)

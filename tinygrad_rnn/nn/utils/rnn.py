@@ -13,6 +13,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from ... import arguments
 from ...creation import cat
 from ...tensor import Tensor
 
@@ -33,6 +34,8 @@ class PackedSequence(NamedTuple):
 
 def _lengths_array(lengths, batch: int, steps: int, op: str) -> np.ndarray:
     values = np.asarray(lengths.data if isinstance(lengths, Tensor) else lengths)
+    if values.size == 0 and batch == 0:
+        raise ValueError(f"{op}: the batch is empty (input has 0 sequences)")
     if values.ndim != 1 or values.dtype.kind not in "iu":
         raise TypeError(f"{op}: lengths must be a 1-D sequence of ints, got {values!r}")
     if len(values) != batch:
@@ -58,6 +61,7 @@ def pack_padded_sequence(input: Tensor, lengths, batch_first: bool = False,
     With ``enforce_sorted`` the lengths must be in decreasing order; otherwise
     the batch is sorted here and the order recorded so it can be restored.
     """
+    arguments.tensor("pack_padded_sequence", "input", input)
     if input.ndim < 2:
         raise ValueError(f"pack_padded_sequence: input must be at least 2-D, got shape {input.shape}")
     if batch_first:
@@ -86,10 +90,12 @@ def pack_padded_sequence(input: Tensor, lengths, batch_first: bool = False,
 def pad_packed_sequence(sequence: PackedSequence, batch_first: bool = False,
                         padding_value: float = 0.0, total_length: int | None = None):
     """Undo packing: returns ``(padded, lengths)``, padded (T, N, *) in the original order."""
+    if not isinstance(sequence, PackedSequence):
+        raise TypeError(f"pad_packed_sequence: sequence must be a PackedSequence, got {type(sequence).__name__}")
     batch_sizes = np.asarray(sequence.batch_sizes)
     steps, batch = len(batch_sizes), int(batch_sizes[0])
     if total_length is not None:
-        if total_length < steps:
+        if arguments.integer("pad_packed_sequence", "total_length", total_length) < steps:
             raise ValueError(
                 f"pad_packed_sequence: total_length {total_length} is shorter than "
                 f"the longest sequence ({steps} steps)"
@@ -113,6 +119,8 @@ def pad_sequence(sequences, batch_first: bool = False, padding_value: float = 0.
     sequences = list(sequences)
     if not sequences:
         raise ValueError("pad_sequence: expected a non-empty list of tensors")
+    for i, s in enumerate(sequences):
+        arguments.tensor("pad_sequence", f"sequences[{i}]", s)
     tail = sequences[0].shape[1:]
     for i, s in enumerate(sequences):
         if s.ndim < 1 or s.shape[1:] != tail:
