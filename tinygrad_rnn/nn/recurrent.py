@@ -21,7 +21,7 @@ from ..creation import cat, stack
 from ..tensor import Tensor
 from .cells import GATES, check_sizes, gru_cell, lstm_cell, nonlinearity_mode, rnn_relu_cell, rnn_tanh_cell, uniform_parameter
 from .module import Module
-from .utils.rnn import PackedSequence
+from .utils.rnn import PackedSequence, batch_sizes_of
 
 _SINGLE_STATE_CELLS = {"RNN_TANH": rnn_tanh_cell, "RNN_RELU": rnn_relu_cell, "GRU": gru_cell}
 
@@ -113,7 +113,7 @@ class RNNBase(Module):
         """(data (rows, in), batch_sizes, sorted_indices, unsorted_indices, batched, steps)."""
         name = type(self).__name__
         if isinstance(input, PackedSequence):
-            data, batch_sizes = input.data, np.asarray(input.batch_sizes)
+            data, batch_sizes = input.data, batch_sizes_of(name, input)
             batched, steps = True, len(batch_sizes)
             sorted_indices, unsorted_indices = input.sorted_indices, input.unsorted_indices
         else:

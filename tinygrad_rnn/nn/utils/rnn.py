@@ -32,6 +32,22 @@ class PackedSequence(NamedTuple):
     unsorted_indices: np.ndarray | None = None
 
 
+def batch_sizes_of(owner: str, sequence: PackedSequence) -> np.ndarray:
+    """The ``batch_sizes`` of a well-formed packed sequence: positive, non-increasing,
+    adding up to the rows of ``data``; anything else raises."""
+    arguments.tensor(owner, "PackedSequence.data", sequence.data)
+    batch_sizes = np.asarray(sequence.batch_sizes)
+    if batch_sizes.ndim != 1 or batch_sizes.dtype.kind not in "iu" or batch_sizes.size == 0:
+        raise TypeError(f"{owner}: batch_sizes must be a non-empty 1-D integer array, got {batch_sizes!r}")
+    rows = sequence.data.shape[0] if sequence.data.ndim else 0
+    if (batch_sizes < 1).any() or (np.diff(batch_sizes) > 0).any() or batch_sizes.sum() != rows:
+        raise ValueError(
+            f"{owner}: batch_sizes {batch_sizes.tolist()} must be positive, non-increasing and add up to "
+            f"the {rows} rows of data (shape {sequence.data.shape})"
+        )
+    return batch_sizes
+
+
 def _lengths_array(lengths, batch: int, steps: int, op: str) -> np.ndarray:
     values = np.asarray(lengths.data if isinstance(lengths, Tensor) else lengths)
     if values.size == 0 and batch == 0:
@@ -92,7 +108,7 @@ def pad_packed_sequence(sequence: PackedSequence, batch_first: bool = False,
     """Undo packing: returns ``(padded, lengths)``, padded (T, N, *) in the original order."""
     if not isinstance(sequence, PackedSequence):
         raise TypeError(f"pad_packed_sequence: sequence must be a PackedSequence, got {type(sequence).__name__}")
-    batch_sizes = np.asarray(sequence.batch_sizes)
+    batch_sizes = batch_sizes_of("pad_packed_sequence", sequence)
     steps, batch = len(batch_sizes), int(batch_sizes[0])
     if total_length is not None:
         if arguments.integer("pad_packed_sequence", "total_length", total_length) < steps:
