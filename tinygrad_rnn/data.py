@@ -24,7 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import nn, rng
+from . import arguments, nn, rng
 from .autograd import no_grad
 from .tensor import Tensor
 
@@ -120,12 +120,19 @@ def tokenize_words(text: str, lower: bool = True) -> list[str]:
     >>> tokenize_words("Hello, world! It's 2024.")
     ['hello', ',', 'world', '!', "it's", '2024', '.']
     """
+    _check_text("tokenize_words", text)
     return _WORD.findall(text.lower() if lower else text)
 
 
 def tokenize_chars(text: str) -> list[str]:
     """Split ``text`` into characters (spaces and newlines included)."""
+    _check_text("tokenize_chars", text)
     return list(text)
+
+
+def _check_text(name: str, text) -> None:
+    if not isinstance(text, str):
+        raise TypeError(f"{name}: text must be a str, got {type(text).__name__}")
 
 
 def _int_array(name: str, argument: str, values) -> np.ndarray:
@@ -173,6 +180,8 @@ def pad_batch(sequences, pad_id: int = 0, batch_first: bool = True):
     with T the longest length, lengths int64 (N,), and mask bool shaped like ids,
     True at real tokens and False at padding.
     """
+    arguments.integer("pad_batch", "pad_id", pad_id)
+    arguments.boolean("pad_batch", "batch_first", batch_first)
     sequences = [_int_array("pad_batch", "sequences", sequence) for sequence in sequences]
     if not sequences:
         raise ValueError("pad_batch: sequences is empty")
@@ -188,9 +197,11 @@ def pad_batch(sequences, pad_id: int = 0, batch_first: bool = True):
     return ids, lengths, mask
 
 
-def _generator(seed) -> np.random.Generator:
+def _generator(name: str, seed) -> np.random.Generator:
     """A fresh generator for an explicit seed, else the library's (see ``tg.manual_seed``)."""
-    return rng.generator() if seed is None else np.random.default_rng(seed)
+    if seed is None:
+        return rng.generator()
+    return np.random.default_rng(arguments.integer(name, "seed", seed, low=0))
 
 
 def batches(*arrays, batch_size: int, shuffle: bool = True, seed: int | None = None, drop_last: bool = False):
@@ -209,11 +220,16 @@ def batches(*arrays, batch_size: int, shuffle: bool = True, seed: int | None = N
     if not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
         raise ValueError(f"batches: batch_size must be a positive int, got {batch_size!r}")
     count = sizes[0]
-    order = _generator(seed).permutation(count) if shuffle else np.arange(count)
+    order = _generator("batches", seed).permutation(count) if shuffle else np.arange(count)
     stop = count - count % batch_size if drop_last else count
     for start in range(0, stop, batch_size):
         rows = order[start:start + batch_size]
         yield tuple(array[rows] for array in arrays)
+
+
+def _check_model(name: str, model) -> None:
+    if not callable(getattr(model, "forward", None)):
+        raise TypeError(f"{name}: model must have a forward(ids, state) method, got {type(model).__name__}")
 
 
 class _evaluating:
@@ -248,13 +264,14 @@ def sample(model, start_ids, max_len: int, temperature: float = 1.0, top_k: int 
     start = _int_array("sample", "start_ids", start_ids).reshape(-1)
     if start.size == 0:
         raise ValueError("sample: start_ids is empty; pass at least one id, e.g. [vocab.bos_id]")
-    if not temperature > 0:
+    if not arguments.real("sample", "temperature", temperature) > 0:
         raise ValueError(f"sample: temperature must be > 0, got {temperature}")
-    if top_k is not None and (not isinstance(top_k, (int, np.integer)) or top_k < 1):
+    if top_k is not None and arguments.integer("sample", "top_k", top_k) < 1:
         raise ValueError(f"sample: top_k must be None or a positive int, got {top_k!r}")
-    if not isinstance(max_len, (int, np.integer)) or max_len < 0:
+    if arguments.integer("sample", "max_len", max_len) < 0:
         raise ValueError(f"sample: max_len must be a non-negative int, got {max_len!r}")
-    generator = _generator(seed)
+    _check_model("sample", model)
+    generator = _generator("sample", seed)
     generated, state, ids = [], None, start[None, :]
     with _evaluating(model):
         for _ in range(max_len):
@@ -281,9 +298,11 @@ def sequence_log_prob(model, ids, bos_id: int | None = None) -> float:
     """
     ids = _int_array("sequence_log_prob", "ids", ids).reshape(-1)
     if bos_id is not None:
+        arguments.integer("sequence_log_prob", "bos_id", bos_id, low=0)
         ids = np.concatenate([[bos_id], ids]).astype(np.int64)
     if ids.size < 2:
         raise ValueError(f"sequence_log_prob: need at least one id to score, got {ids.size - (bos_id is not None)}")
+    _check_model("sequence_log_prob", model)
     with _evaluating(model):
         logits, _ = model.forward(ids[None, :-1], None)
         log_probs = logits.log_softmax(dim=-1).data[0]  # (L, V)
