@@ -252,14 +252,14 @@ def test_max_steps_folds_the_middle_steps_into_one_node():
 
 def test_draw_explains_how_to_install_graphviz_when_the_package_is_missing(monkeypatch, tmp_path):
     monkeypatch.setitem(sys.modules, "graphviz", None)  # import graphviz now raises ImportError
-    with pytest.raises(RuntimeError, match=r"graphviz Python package is missing.*tinygrad_rnn\[viz\].*apt-get install graphviz"):
+    with pytest.raises(viz.GraphvizNotFound, match=r"graphviz Python package is missing.*tinygrad_rnn\[viz\].*apt-get install graphviz"):
         viz.draw(leaf(2).sum(), tmp_path / "graph.svg")
 
 
 def test_draw_explains_how_to_install_dot_when_the_program_is_missing(monkeypatch, tmp_path):
     pytest.importorskip("graphviz")
     monkeypatch.setenv("PATH", str(tmp_path))  # no dot here
-    with pytest.raises(RuntimeError, match="dot program was not found.*apt-get install graphviz"):
+    with pytest.raises(viz.GraphvizNotFound, match="dot program was not found.*apt-get install graphviz"):
         viz.draw(leaf(2).sum(), tmp_path / "graph.svg")
 
 

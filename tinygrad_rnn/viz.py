@@ -31,6 +31,7 @@ or ``brew install graphviz``); ``to_dot`` needs neither.
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable, Mapping
 
 import numpy as np
 
@@ -38,7 +39,7 @@ from . import autograd
 from .autograd import FreedNode, Function
 from .tensor import Tensor
 
-__all__ = ["draw", "retain_grads", "step", "to_dot"]
+__all__ = ["GraphvizNotFound", "draw", "retain_grads", "step", "to_dot"]
 
 _STYLES = {  # node kind -> Graphviz attributes
     "op": 'shape=box, style="rounded,filled", fillcolor="#fff3d6", color="#b08a2e"',
@@ -212,7 +213,7 @@ def _fold_steps(steps: list, max_steps: int) -> tuple[list, set]:
     return steps[:head] + steps[len(steps) - tail:], set(steps[head:len(steps) - tail])
 
 
-def to_dot(tensor: Tensor, names=None, show_grad: bool = True, group_by_step: bool = False,
+def to_dot(tensor: Tensor, names: Mapping[str, Tensor] | Iterable | None = None, show_grad: bool = True, group_by_step: bool = False,
            max_steps: int | None = None, rankdir: str = "TB") -> str:
     """The graph of ops that produced ``tensor``, as Graphviz DOT text.
 
@@ -291,6 +292,10 @@ def to_dot(tensor: Tensor, names=None, show_grad: bool = True, group_by_step: bo
     return "\n".join(lines) + "\n"
 
 
+class GraphvizNotFound(RuntimeError):
+    """draw() needs the graphviz Python package and Graphviz's dot program; one is missing."""
+
+
 _INSTALL_HINT = (
     "install the graphviz Python package (pip install \"tinygrad_rnn[viz]\" or pip install graphviz) "
     "and Graphviz's dot program (apt-get install graphviz, brew install graphviz, or "
@@ -303,7 +308,7 @@ def draw(tensor: Tensor, path, format: str | None = None, **to_dot_options) -> s
 
     ``format`` defaults to the file's suffix. Other keywords go to ``to_dot``.
     Needs the ``graphviz`` Python package and the ``dot`` program; raises
-    RuntimeError saying how to install them when either is missing.
+    GraphvizNotFound (a RuntimeError) saying how to install them when either is missing.
     """
     path = os.fspath(path)
     format = format or os.path.splitext(path)[1].lstrip(".").lower()
@@ -313,11 +318,11 @@ def draw(tensor: Tensor, path, format: str | None = None, **to_dot_options) -> s
     try:
         import graphviz
     except ImportError as err:
-        raise RuntimeError(f"draw: the graphviz Python package is missing; {_INSTALL_HINT}") from err
+        raise GraphvizNotFound(f"draw: the graphviz Python package is missing; {_INSTALL_HINT}") from err
     try:
         image = graphviz.Source(text).pipe(format=format)
     except graphviz.ExecutableNotFound as err:
-        raise RuntimeError(f"draw: Graphviz's dot program was not found on PATH; {_INSTALL_HINT}") from err
+        raise GraphvizNotFound(f"draw: Graphviz's dot program was not found on PATH; {_INSTALL_HINT}") from err
     with open(path, "wb") as file:
         file.write(image)
     return path
