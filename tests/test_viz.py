@@ -142,14 +142,27 @@ def test_a_freed_graph_cannot_be_drawn():
         viz.to_dot(y)
 
 
+def test_an_input_whose_own_graph_was_freed_is_drawn_as_freed():
+    x = leaf(3)
+    y = x * 2
+    y.sum().backward()  # frees the mul behind y
+    labels, edges, _ = parse(viz.to_dot(y + 1))
+    [freed] = find(labels, "mul (freed)")
+    assert not [e for e in edges if e[1] == freed]  # its inputs are gone with the node
+
+
 def test_bad_arguments_raise():
     x = leaf(2)
     with pytest.raises(TypeError, match="to_dot: expected a Tensor, got ndarray"):
         viz.to_dot(x.data)
     with pytest.raises(ValueError, match="to_dot: rankdir must be"):
         viz.to_dot(x.sum(), rankdir="up")
-    with pytest.raises(ValueError, match="to_dot: max_steps must be at least 2, got 1"):
+    with pytest.raises(ValueError, match="to_dot: max_steps must be an int of at least 2, got 1"):
         viz.to_dot(x.sum(), group_by_step=True, max_steps=1)
+    with pytest.raises(ValueError, match="to_dot: max_steps must be an int of at least 2, got 2.5"):
+        viz.to_dot(x.sum(), group_by_step=True, max_steps=2.5)
+    with pytest.raises(ValueError, match="to_dot: max_steps folds time steps; pass group_by_step=True"):
+        viz.to_dot(x.sum(), max_steps=4)
     with pytest.raises(ValueError, match="draw: format must be 'svg', 'png' or 'pdf', got 'txt'"):
         viz.draw(x.sum(), "graph.txt")
 

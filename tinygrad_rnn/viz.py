@@ -9,7 +9,7 @@ to the ops that read them, so the picture reads top to bottom like the code.
 After ``backward()`` every tensor that holds a ``.grad`` shows its norm. The
 leaves always keep theirs; ``retain_grads(root)`` before backward makes every
 tensor in the graph keep its gradient too. backward() frees the graph unless
-it is called with ``retain_graph=True``, so draw before it, or pass that::
+it is called with ``retain_graph=True``, so draw before it, or pass that:
 
     y = (x @ w).tanh().sum()
     tg.viz.retain_grads(y)
@@ -174,20 +174,18 @@ def _index_text(index) -> str:
     if index is None:
         return ""
     parts = index if isinstance(index, tuple) else (index,)
-    shown = []
-    for part in parts:
-        if isinstance(part, slice):
-            text = ("" if part.start is None else str(part.start)) + ":" + ("" if part.stop is None else str(part.stop))
-            shown.append(text + ("" if part.step is None else f":{part.step}"))
-        elif part is None:
-            shown.append("None")
-        elif part is Ellipsis:
-            shown.append("...")
-        elif isinstance(part, (int, np.integer)):
-            shown.append(str(part))
-        else:
-            shown.append("array")  # integer or mask indexing: the values would not fit
-    return "[" + ", ".join(shown) + "]"
+    return "[" + ", ".join(_index_part(part) for part in parts) + "]"
+
+
+def _index_part(part) -> str:
+    if isinstance(part, slice):
+        bounds = ["" if b is None else str(b) for b in (part.start, part.stop)]
+        return ":".join(bounds + ([] if part.step is None else [str(part.step)]))
+    if part is None or part is Ellipsis:
+        return "None" if part is None else "..."
+    if isinstance(part, (int, np.integer)):
+        return str(part)
+    return "array"  # integer or mask indexing: the values would not fit
 
 
 def _html(text: str) -> str:
@@ -202,19 +200,19 @@ def _label(lines: list[str], grad: str | None = None) -> str:
     return "<" + "<br/>".join(parts) + ">"
 
 
-def _fold_steps(steps: list, max_steps: int) -> tuple[list, set]:
-    """(shown, folded): the first and last of the distinct ``steps``, and the ones between."""
-    if max_steps < 2:
-        raise ValueError(f"to_dot: max_steps must be at least 2, got {max_steps}")
+def _fold_steps(steps: list, max_steps) -> tuple[list, list, list]:
+    """(first, folded, last): the distinct ``steps`` split so that at most ``max_steps`` are drawn."""
+    if isinstance(max_steps, bool) or not isinstance(max_steps, (int, np.integer)) or max_steps < 2:
+        raise ValueError(f"to_dot: max_steps must be an int of at least 2, got {max_steps!r}")
     if len(steps) <= max_steps:
-        return steps, set()
-    head = (max_steps + 1) // 2
-    tail = max_steps - head
-    return steps[:head] + steps[len(steps) - tail:], set(steps[head:len(steps) - tail])
+        return steps, [], []
+    head, tail = (max_steps + 1) // 2, max_steps // 2
+    return steps[:head], steps[head:len(steps) - tail], steps[len(steps) - tail:]
 
 
-def to_dot(tensor: Tensor, names: Mapping[str, Tensor] | Iterable | None = None, show_grad: bool = True, group_by_step: bool = False,
-           max_steps: int | None = None, rankdir: str = "TB") -> str:
+def to_dot(tensor: Tensor, names: Mapping[str, Tensor] | Iterable | None = None,
+           show_grad: bool = True, group_by_step: bool = False, max_steps: int | None = None,
+           rankdir: str = "TB") -> str:
     """The graph of ops that produced ``tensor``, as Graphviz DOT text.
 
     Args:
@@ -227,7 +225,8 @@ def to_dot(tensor: Tensor, names: Mapping[str, Tensor] | Iterable | None = None,
             frame per ``t``.
         max_steps: with ``group_by_step``, draw at most this many steps (the
             first and last ones) and fold the steps between into one node.
-        rankdir: Graphviz layout direction, ``"TB"`` (top to bottom) or ``"LR"``.
+        rankdir: Graphviz layout direction: ``"TB"`` (top to bottom), ``"LR"``,
+            ``"BT"`` or ``"RL"``.
 
     Raises:
         RuntimeError: the graph behind ``tensor`` was freed by ``backward()``.
@@ -242,25 +241,25 @@ def to_dot(tensor: Tensor, names: Mapping[str, Tensor] | Iterable | None = None,
         )
     if rankdir not in ("TB", "LR", "BT", "RL"):
         raise ValueError(f"to_dot: rankdir must be 'TB', 'LR', 'BT' or 'RL', got {rankdir!r}")
+    if max_steps is not None and not group_by_step:
+        raise ValueError("to_dot: max_steps folds time steps; pass group_by_step=True with it")
     tensors, edges = _walk(tensor)
     labels = _name_table(names)
     steps = _steps(tensors, edges) if group_by_step else [None] * len(tensors)
-    shown = list(dict.fromkeys(s for s in steps if s is not None))
-    if all(isinstance(s, (int, np.integer)) for s in shown):
-        shown.sort()
-    folded = set()
-    if group_by_step and max_steps is not None:
-        shown, folded = _fold_steps(shown, max_steps)
+    distinct = list(dict.fromkeys(s for s in steps if s is not None))
+    if all(isinstance(s, (int, np.integer)) for s in distinct):
+        distinct.sort()
+    first, folded, last = _fold_steps(distinct, max_steps) if max_steps is not None else (distinct, [], [])
 
     # newrank ranks all nodes together, so every edge points down even between frames
     lines = ["digraph tape {",
              f'  graph [rankdir={rankdir}, newrank=true, nodesep=0.25, ranksep=0.35, fontname="Helvetica"];',
              '  node [fontname="Helvetica", fontsize=11, margin="0.1,0.04", height=0.3];',
              '  edge [color="#555555", arrowsize=0.6];']
-    frames = {s: [] for s in shown}
+    frames = {s: [] for s in first + last}
     node_id = []  # DOT id of each tensor; the folded ones share one
     for i, t in enumerate(tensors):
-        if steps[i] in folded:
+        if steps[i] is not None and steps[i] not in frames:
             node_id.append("folded")
             continue
         node_id.append(f"n{i}")
@@ -270,9 +269,8 @@ def to_dot(tensor: Tensor, names: Mapping[str, Tensor] | Iterable | None = None,
             lines.append("  " + statement)
         else:
             frames[steps[i]].append("    " + statement)
-    head = len(shown) if not folded else (max_steps + 1) // 2
-    for k, s in enumerate(shown):
-        if k == head:  # the fold stands between the first and last steps
+    for k, s in enumerate(first + last):
+        if folded and k == len(first):  # the fold stands between the first and the last steps
             text = [f"{len(folded)} more steps", f"{node_id.count('folded')} tensors, not drawn"]
             lines.append(f"  folded [label={_label(text)}, {_STYLES['folded']}];")
         lines.append(f"  subgraph cluster_{k} {{")
