@@ -221,6 +221,18 @@ def embedding_cases(draw):
     return (weight,), {"indices": indices, "padding_idx": padding_idx}
 
 
+@st.composite
+def sequence_cases(draw, gates, states):
+    """A packed sequence for a fused recurrence: x, initial states, weights, maybe biases."""
+    steps, hidden, features = (draw(st.integers(1, 3)) for _ in range(3))
+    sizes = draw(st.lists(st.integers(1, 3), min_size=steps, max_size=steps))
+    batch_sizes = np.array(sorted(sizes, reverse=True))
+    shapes_ = [(sum(sizes), features)] + [(max(sizes), hidden)] * states
+    shapes_ += [(gates * hidden, features), (gates * hidden, hidden)]
+    shapes_ += [(gates * hidden,)] * (2 if draw(st.booleans()) else 0)
+    return tuple(draw(arrays(s)) for s in shapes_), {"batch_sizes": batch_sizes, "reverse": draw(st.booleans())}
+
+
 # -- numpy references ---------------------------------------------------------------
 
 
@@ -267,6 +279,39 @@ def np_reshape(x, shape):
 def np_expand(x, shape):
     lead = len(shape) - x.ndim
     return np.broadcast_to(x, [x.shape[i - lead] if n == -1 else n for i, n in enumerate(shape)])
+
+
+def np_sigmoid(x):
+    return 1 / (1 + np.exp(-x))
+
+
+def np_lstm_cell(gx, gh, h, c):
+    i, f, g, o = np.split(gx + gh, 4, axis=1)
+    c = np_sigmoid(f) * c + np_sigmoid(i) * np.tanh(g)
+    return np_sigmoid(o) * np.tanh(c), c
+
+
+def np_gru_cell(gx, gh, h):
+    (x_r, x_z, x_n), (h_r, h_z, h_n) = np.split(gx, 3, axis=1), np.split(gh, 3, axis=1)
+    r, z = np_sigmoid(x_r + h_r), np_sigmoid(x_z + h_z)
+    return ((1 - z) * np.tanh(x_n + r * h_n) + z * h,)
+
+
+def np_sequence(cell, states):
+    """A fused recurrence step by step: [outputs of every packed row; final states]."""
+    def run(x, *rest, batch_sizes, reverse):
+        state = [s.copy() for s in rest[:states]]
+        w_ih, w_hh, b_ih, b_hh = (*rest[states:], 0, 0)[:4]
+        starts = np.concatenate([[0], np.cumsum(batch_sizes)])
+        out = np.empty((len(x), w_hh.shape[1]))
+        for t in reversed(range(len(batch_sizes))) if reverse else range(len(batch_sizes)):
+            n, rows = batch_sizes[t], slice(starts[t], starts[t + 1])
+            new = cell(x[rows] @ w_ih.T + b_ih, state[0][:n] @ w_hh.T + b_hh, *(s[:n] for s in state))
+            for s, value in zip(state, new):
+                s[:n] = value
+            out[rows] = new[0]
+        return np.concatenate([out, *state])
+    return run
 
 
 # -- the table ------------------------------------------------------------------------
@@ -322,6 +367,12 @@ SPECS = {
                       lambda w, indices, padding_idx: ops.Embedding.apply(
                           w, indices=indices, padding_idx=padding_idx),
                       lambda w, indices, padding_idx: w[indices]),
+    "rnnsequence": Spec(sequence_cases(1, 1), lambda *xs, **p: ops.RNNSequence.apply(*xs, **p),
+                        np_sequence(lambda gx, gh, h: (np.tanh(gx + gh),), 1)),
+    "lstmsequence": Spec(sequence_cases(4, 2), lambda *xs, **p: ops.LSTMSequence.apply(*xs, **p),
+                         np_sequence(np_lstm_cell, 2)),
+    "grusequence": Spec(sequence_cases(3, 1), lambda *xs, **p: ops.GRUSequence.apply(*xs, **p),
+                        np_sequence(np_gru_cell, 1)),
 }
 
 # Tensor methods built from the primitives above, checked the same way.

@@ -3,6 +3,11 @@
 ``ops``: the cost of recording one small op on the tape, next to raw numpy
 and PyTorch (when installed), and of a long chain forward and backward.
 
+``rnn``: a float32 training step (forward, ``output.sum()``, backward) of
+RNN, LSTM and GRU at the design notes' configurations, fused against
+composed against PyTorch; forward-only times; the first step in a fresh
+process with a cold and a warm numba cache; GFLOP/s against numpy's GEMM.
+
 Every candidate is timed with timeit, and the candidates are interleaved:
 each round times all of them once, so a slow moment of a shared machine
 hits them all alike. Reported figures are medians over the rounds.
@@ -250,6 +255,187 @@ def _cell(value, fmt: str) -> str:
     return "-" if value is None else fmt.format(value)
 
 
+# -- rnn -------------------------------------------------------------------------
+
+# (batch, steps, input_size, hidden_size), from the design notes
+RNN_CONFIGS = {"S": (16, 50, 32, 64), "M": (32, 100, 128, 256), "L": (64, 100, 512, 512),
+               "B1": (1, 200, 64, 128)}
+RNN_GATES = {"LSTM": 4, "GRU": 3, "RNN": 1}
+# goals of the fused-kernels issue
+FUSED_OVER_TORCH = {"LSTM": 1.0, "GRU": 0.5, "RNN": 0.5}
+COMPOSED_OVER_FUSED, COMPOSED_CONFIGS = 4.0, ("S", "M", "B1")
+GEMM_FRACTION_AT_L, WARM_FIRST_STEP_S = 0.6, 2.0
+
+_FIRST_STEP = """
+import time
+start = time.perf_counter()
+import numpy as np
+import tinygrad_rnn as tg
+imported = time.perf_counter()
+layer = tg.nn.LSTM(32, 64)
+output, _ = layer(tg.Tensor(np.ones((50, 16, 32), np.float32)))
+output.sum().backward()
+print(imported - start, time.perf_counter() - start)
+"""
+
+
+def _rnn_step(library, kind: str, config: str, fused: bool, train: bool):
+    """A function running one forward (and, with ``train``, ``output.sum().backward()``), float32."""
+    batch, steps, features, hidden = RNN_CONFIGS[config]
+    x = np.random.default_rng(0).standard_normal((steps, batch, features)).astype(np.float32)
+    if library is tg:
+        layer, x = getattr(tg.nn, kind)(features, hidden, fused=fused), tg.Tensor(x)
+        no_grad = tg.no_grad
+    else:
+        layer, x = getattr(library.nn, kind)(features, hidden), library.from_numpy(x)
+        no_grad = library.no_grad
+
+    def step():
+        if train:
+            output, _ = layer(x)
+            output.sum().backward()
+        else:
+            with no_grad():
+                layer(x)
+
+    return step
+
+
+def _rnn_candidates(kind: str, config: str, train: bool, torch) -> dict:
+    found = {"fused": Candidate("step()", {"step": _rnn_step(tg, kind, config, True, train)})}
+    if config in COMPOSED_CONFIGS:
+        found["composed"] = Candidate("step()", {"step": _rnn_step(tg, kind, config, False, train)})
+    if torch is not None:
+        found["torch"] = Candidate("step()", {"step": _rnn_step(torch, kind, config, True, train)})
+    return found
+
+
+def train_flops(kind: str, config: str) -> int:
+    """GEMM flops of one training step when the input needs no gradient.
+
+    Forward: the input projection and the recurrent product; backward: the
+    recurrent product again and the two weight gradients: 2 R G H (2 in + 3 H).
+    """
+    batch, steps, features, hidden = RNN_CONFIGS[config]
+    return 2 * batch * steps * RNN_GATES[kind] * hidden * (2 * features + 3 * hidden)
+
+
+def gemm_gflops(repeat: int) -> dict:
+    """numpy's float32 GEMM rate here: square 2048, and the input projection of L."""
+    rng = np.random.default_rng(0)
+    shapes = {"2048x2048 @ 2048x2048": (2048, 2048, 2048), "6400x512 @ 512x2048 (L)": (6400, 512, 2048)}
+    rates = {}
+    for name, (m, k, n) in shapes.items():
+        a = rng.standard_normal((m, k)).astype(np.float32)
+        b = rng.standard_normal((k, n)).astype(np.float32)
+        seconds = _medians(interleaved_rounds({name: Candidate("a @ b", {"a": a, "b": b})}, 1, repeat))[name]
+        rates[name] = 2 * m * k * n / seconds / 1e9
+    return rates
+
+
+def first_step_seconds() -> dict:
+    """import tinygrad_rnn + the first LSTM training step at S, in fresh processes.
+
+    Cold: an empty numba cache (every kernel compiles). Warm: the same cache again.
+    """
+    import subprocess
+    import tempfile
+
+    found = {}
+    with tempfile.TemporaryDirectory() as cache:
+        env = dict(os.environ, NUMBA_CACHE_DIR=cache)
+        for state in ("cold", "warm"):
+            run = subprocess.run([sys.executable, "-c", _FIRST_STEP], env=env, capture_output=True,
+                                 text=True, check=True)
+            import_s, total_s = map(float, run.stdout.split())
+            found[state] = {"import_s": import_s, "import_and_first_step_s": total_s}
+    return found
+
+
+def run_rnn(args) -> dict:
+    configs = args.configs or (["S", "B1"] if args.quick else list(RNN_CONFIGS))
+    repeat = 3 if args.quick else args.repeat
+    torch = _torch()
+    train, forward = {}, {}
+    for kind in args.kinds or list(RNN_GATES):
+        for config in configs:
+            for table, is_train in ((train, True), (forward, False)):
+                candidates = _rnn_candidates(kind, config, is_train, torch)
+                seconds = timeit.Timer("step()", globals=candidates["fused"].namespace).timeit(1)
+                number = max(1, round(0.05 / seconds))  # rounds of about 50 ms of fused work
+                rounds = interleaved_rounds(candidates, number, repeat)
+                table.setdefault(kind, {})[config] = {name: s * 1e3 for name, s in _medians(rounds).items()}
+            print(f"  timed {kind} {config}", file=sys.stderr, flush=True)
+
+    gemm = gemm_gflops(repeat)
+    reference = max(gemm.values())
+    results = {
+        "command": "python -m tinygrad_rnn.bench " + " ".join(args.argv),
+        "machine": machine(),
+        "settings": {"configs": {c: RNN_CONFIGS[c] for c in configs}, "config_fields": "batch, steps, input, hidden",
+                     "dtype": "float32", "rounds": repeat, "statistic": "median of interleaved rounds",
+                     "train_step": "forward, output.sum(), backward; input needs no grad"},
+        "train_ms": train,
+        "forward_no_grad_ms": forward,
+        "gemm_gflops": gemm,
+        "fused_gflops": {kind: {c: train_flops(kind, c) / (ms["fused"] / 1e3) / 1e9 for c, ms in by.items()}
+                         for kind, by in train.items()},
+        "first_step_s": first_step_seconds(),
+    }
+    results["goals"] = _rnn_goals(results, reference)
+    results["machine"]["load_average_1min_after"] = os.getloadavg()[0] if hasattr(os, "getloadavg") else None
+    _print_rnn(results)
+    return results
+
+
+def _rnn_goals(results: dict, gemm_reference: float) -> list:
+    """(goal, measured, met) for every goal of the fused-kernels issue this run measured."""
+    goals = []
+    for kind, by_config in results["train_ms"].items():
+        for config, ms in by_config.items():
+            if "torch" in ms:
+                ratio = ms["fused"] / ms["torch"]
+                limit = FUSED_OVER_TORCH[kind]
+                goals.append((f"{kind} {config}: fused / torch <= {limit}", round(ratio, 3), ratio <= limit))
+            if "composed" in ms:
+                ratio = ms["composed"] / ms["fused"]
+                goals.append((f"{kind} {config}: composed / fused <= {COMPOSED_OVER_FUSED}", round(ratio, 3),
+                              ratio <= COMPOSED_OVER_FUSED))
+        if "L" in by_config:
+            fraction = results["fused_gflops"][kind]["L"] / gemm_reference
+            goals.append((f"{kind} L: fused GFLOP/s >= {GEMM_FRACTION_AT_L:.0%} of numpy GEMM",
+                          round(fraction, 3), fraction >= GEMM_FRACTION_AT_L))
+    warm = results["first_step_s"]["warm"]["import_and_first_step_s"]
+    goals.append((f"warm cache: import + first LSTM step at S < {WARM_FIRST_STEP_S} s", round(warm, 3),
+                  warm < WARM_FIRST_STEP_S))
+    return [{"goal": goal, "measured": measured, "met": bool(met)} for goal, measured, met in goals]
+
+
+def _print_rnn(results: dict) -> None:
+    facts, settings = results["machine"], results["settings"]
+    print(f"training step (forward, output.sum(), backward), float32, ms, median of "
+          f"{settings['rounds']} interleaved rounds; load average {facts['load_average_1min']:.1f}")
+    header = f"{'layer':<6}{'cfg':<4}{'fused':>9}{'composed':>10}{'torch':>9}{'fused/torch':>13}{'comp/fused':>12}{'GFLOP/s':>9}"
+    for title, table in (("training step", results["train_ms"]), ("forward only, no_grad", results["forward_no_grad_ms"])):
+        print(f"\n{title}\n{header}")
+        for kind, by_config in table.items():
+            for config, ms in by_config.items():
+                torch_ms, composed_ms = ms.get("torch"), ms.get("composed")
+                rate = results["fused_gflops"][kind][config] if table is results["train_ms"] else None
+                print(f"{kind:<6}{config:<4}{ms['fused']:>9.2f}{_cell(composed_ms, '{:.2f}'):>10}"
+                      f"{_cell(torch_ms, '{:.2f}'):>9}"
+                      f"{_cell(torch_ms and ms['fused'] / torch_ms, '{:.2f}x'):>13}"
+                      f"{_cell(composed_ms and composed_ms / ms['fused'], '{:.2f}x'):>12}"
+                      f"{_cell(rate, '{:.1f}'):>9}")
+    print("\nnumpy float32 GEMM: " + "; ".join(f"{name} {rate:.1f} GFLOP/s" for name, rate in results["gemm_gflops"].items()))
+    for state, times in results["first_step_s"].items():
+        print(f"first LSTM step at S, {state} numba cache: import {times['import_s']:.2f} s, "
+              f"import + step {times['import_and_first_step_s']:.2f} s")
+    print("\ngoals:")
+    for goal in results["goals"]:
+        print(f"  {'met    ' if goal['met'] else 'NOT met'}  {goal['goal']}: {goal['measured']}")
+
+
 # -- command line -------------------------------------------------------------------
 
 
@@ -261,6 +447,12 @@ def main(argv=None) -> dict:
     ops_parser = commands.add_parser("ops", help="cost of one recorded op; a 10,000-op chain")
     ops_parser.add_argument("--repeat", type=int, default=15, help="interleaved rounds (15)")
     ops_parser.set_defaults(run=run_ops)
+    rnn_parser = commands.add_parser("rnn", help="RNN/LSTM/GRU training steps: fused, composed, torch")
+    rnn_parser.add_argument("--repeat", type=int, default=9, help="interleaved rounds (9)")
+    rnn_parser.add_argument("--configs", nargs="+", choices=list(RNN_CONFIGS),
+                            help="configurations (all; --quick: S B1)")
+    rnn_parser.add_argument("--kinds", nargs="+", choices=list(RNN_GATES), help="layers (all)")
+    rnn_parser.set_defaults(run=run_rnn)
     for command in commands.choices.values():  # options every benchmark shares
         command.add_argument("--quick", action="store_true", help="a few rounds: a smoke test")
         command.add_argument("--json", metavar="PATH", help="also write the numbers as JSON")

@@ -9,6 +9,10 @@ computed, so its state freezes at its own last step, and the reverse
 direction, which walks the steps from the end, picks it up at its true end
 starting from its initial state. Backpropagation through time needs no code
 here: the tape recorded every step.
+
+That is the composed path (``fused=False``), the specification. The default,
+``fused=True``, runs each layer and direction as one primitive with
+hand-written BPTT (ops/recurrent.py), equal to the composed path to 1e-10.
 """
 
 from __future__ import annotations
@@ -18,12 +22,16 @@ import numpy as np
 from .. import functional as F
 from .. import arguments, viz
 from ..creation import cat, stack
+from ..ops.recurrent import GRUSequence, LSTMSequence, RNNSequence
 from ..tensor import Tensor
 from .cells import GATES, check_sizes, gru_cell, lstm_cell, nonlinearity_mode, rnn_relu_cell, rnn_tanh_cell, uniform_parameter
 from .module import Module
 from .utils.rnn import PackedSequence, batch_sizes_of
 
 _SINGLE_STATE_CELLS = {"RNN_TANH": rnn_tanh_cell, "RNN_RELU": rnn_relu_cell, "GRU": gru_cell}
+_SEQUENCE_OPS = {"RNN_TANH": (RNNSequence, {"nonlinearity": "tanh"}),
+                 "RNN_RELU": (RNNSequence, {"nonlinearity": "relu"}),
+                 "LSTM": (LSTMSequence, {}), "GRU": (GRUSequence, {})}
 
 
 def run_direction(step, data: Tensor, batch_sizes: np.ndarray, state: tuple, reverse: bool):
@@ -47,24 +55,36 @@ def run_direction(step, data: Tensor, batch_sizes: np.ndarray, state: tuple, rev
     return cat(outputs), state
 
 
+def run_direction_fused(mode: str, weights: tuple, data: Tensor, batch_sizes: np.ndarray,
+                        state: tuple, reverse: bool):
+    """``run_direction`` for the cell of ``mode`` as one fused primitive: (outputs, final state).
+
+    The primitive returns the outputs with the final states stacked below them.
+    """
+    op, params = _SEQUENCE_OPS[mode]
+    rows, batch = data.shape[0], state[0].shape[0]
+    result = op.apply(data, *state, *(w for w in weights if w is not None),
+                      batch_sizes=batch_sizes, reverse=reverse, **params)
+    final = tuple(result[rows + k * batch : rows + (k + 1) * batch] for k in range(len(state)))
+    return result[:rows], final
+
+
 class RNNBase(Module):
     """Shared by RNN, LSTM and GRU: parameters per layer and direction, and the layer loop."""
 
     def __init__(self, mode: str, input_size: int, hidden_size: int, num_layers: int = 1,
                  bias: bool = True, batch_first: bool = False, dropout: float = 0.0,
-                 bidirectional: bool = False, fused: bool = False):
+                 bidirectional: bool = False, fused: bool = True):
         super().__init__()
         name = type(self).__name__
         check_sizes(name, input_size, hidden_size)
-        if not isinstance(num_layers, (int, np.integer)) or num_layers < 1:
+        if isinstance(num_layers, bool) or not isinstance(num_layers, (int, np.integer)) or num_layers < 1:
             raise ValueError(f"{name}: num_layers must be a positive int, got {num_layers!r}")
         if isinstance(dropout, bool) or not isinstance(dropout, (int, float)) or not 0 <= dropout <= 1:
             raise ValueError(f"{name}: dropout must be a number in [0, 1], got {dropout!r}")
         for flag, value in (("bias", bias), ("batch_first", batch_first), ("bidirectional", bidirectional),
                             ("fused", fused)):
             arguments.boolean(name, flag, value)
-        if fused:
-            raise ValueError(f"{name}: fused=True is not available yet; use fused=False")
         self.mode, self.input_size, self.hidden_size = mode, input_size, hidden_size
         self.num_layers, self.bias, self.batch_first = num_layers, bias, batch_first
         self.dropout, self.bidirectional, self.fused = float(dropout), bidirectional, fused
@@ -91,7 +111,7 @@ class RNNBase(Module):
     def extra_repr(self) -> str:
         text = f"{self.input_size}, {self.hidden_size}"
         defaults = {"num_layers": 1, "bias": True, "batch_first": False, "dropout": 0.0,
-                    "bidirectional": False}
+                    "bidirectional": False, "fused": True}
         for key, default in defaults.items():
             if getattr(self, key) != default:
                 text += f", {key}={getattr(self, key)}"
@@ -185,8 +205,13 @@ class RNNBase(Module):
             outputs = []
             for direction in range(self.num_directions):
                 index = layer * self.num_directions + direction
-                out, final = run_direction(self._step(self.layer_weights(layer, direction)), data,
-                                           batch_sizes, tuple(s[index] for s in state), reverse=direction == 1)
+                weights, initial = self.layer_weights(layer, direction), tuple(s[index] for s in state)
+                if self.fused:
+                    out, final = run_direction_fused(self.mode, weights, data, batch_sizes, initial,
+                                                     reverse=direction == 1)
+                else:
+                    out, final = run_direction(self._step(weights), data, batch_sizes, initial,
+                                               reverse=direction == 1)
                 outputs.append(out)
                 finals.append(final)
             data = outputs[0] if len(outputs) == 1 else cat(outputs, dim=1)
@@ -212,13 +237,13 @@ class RNN(RNNBase):
     """Elman RNN: h_t = act(x_t W_ih^T + b_ih + h_{t-1} W_hh^T + b_hh), act tanh or relu.
 
     ``RNN(input_size, hidden_size, num_layers=1, nonlinearity='tanh', bias=True,
-    batch_first=False, dropout=0.0, bidirectional=False, fused=False)``;
+    batch_first=False, dropout=0.0, bidirectional=False, fused=True)``;
     ``forward(input, hx=None) -> (output, h_n)``, shapes as in RNNBase.forward.
     """
 
     def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1,
                  nonlinearity: str = "tanh", bias: bool = True, batch_first: bool = False,
-                 dropout: float = 0.0, bidirectional: bool = False, fused: bool = False):
+                 dropout: float = 0.0, bidirectional: bool = False, fused: bool = True):
         super().__init__(nonlinearity_mode("RNN", nonlinearity), input_size, hidden_size,
                          num_layers, bias, batch_first, dropout, bidirectional, fused)
         self.nonlinearity = nonlinearity
@@ -232,13 +257,13 @@ class LSTM(RNNBase):
     """Long short-term memory; gates i, f, g, o stacked in that order in each weight.
 
     ``LSTM(input_size, hidden_size, num_layers=1, bias=True, batch_first=False,
-    dropout=0.0, bidirectional=False, fused=False)``;
+    dropout=0.0, bidirectional=False, fused=True)``;
     ``forward(input, (h_0, c_0)=None) -> (output, (h_n, c_n))``.
     """
 
     def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, bias: bool = True,
                  batch_first: bool = False, dropout: float = 0.0, bidirectional: bool = False,
-                 fused: bool = False):
+                 fused: bool = True):
         super().__init__("LSTM", input_size, hidden_size, num_layers, bias, batch_first, dropout,
                          bidirectional, fused)
 
@@ -247,12 +272,12 @@ class GRU(RNNBase):
     """Gated recurrent unit; gates r, z, n stacked in that order in each weight.
 
     ``GRU(input_size, hidden_size, num_layers=1, bias=True, batch_first=False,
-    dropout=0.0, bidirectional=False, fused=False)``;
+    dropout=0.0, bidirectional=False, fused=True)``;
     ``forward(input, h_0=None) -> (output, h_n)``.
     """
 
     def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, bias: bool = True,
                  batch_first: bool = False, dropout: float = 0.0, bidirectional: bool = False,
-                 fused: bool = False):
+                 fused: bool = True):
         super().__init__("GRU", input_size, hidden_size, num_layers, bias, batch_first, dropout,
                          bidirectional, fused)

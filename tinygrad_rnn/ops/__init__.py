@@ -11,11 +11,12 @@ from .linalg import Matmul
 from .movement import Cat, Expand, GetItem, Permute, Reshape, Stack
 from .nnops import LogSoftmax, Softmax
 from .pointwise import Add, Cast, Clamp, Div, Exp, Log, Mul, Neg, Pow, Relu, Sigmoid, Sub, Tanh, Where
+from .recurrent import GRUSequence, LSTMSequence, RNNSequence
 from .reduce import LogSumExp, Max, Mean, Sum
 
 __all__ = [
-    "Add", "Cast", "Cat", "Clamp", "Div", "Embedding", "Exp", "Expand", "GetItem", "Log", "LogSoftmax",
-    "LogSumExp", "Matmul", "Max", "Mean", "Mul", "Neg", "Permute", "Pow", "Relu", "Reshape",
-    "Sigmoid", "Softmax", "Stack", "Sub", "Sum", "Tanh", "Where",
+    "Add", "Cast", "Cat", "Clamp", "Div", "Embedding", "Exp", "Expand", "GetItem", "GRUSequence", "Log",
+    "LogSoftmax", "LogSumExp", "LSTMSequence", "Matmul", "Max", "Mean", "Mul", "Neg", "Permute", "Pow",
+    "Relu", "Reshape", "RNNSequence", "Sigmoid", "Softmax", "Stack", "Sub", "Sum", "Tanh", "Where",
     "normalize_dim", "normalize_dims", "plain_index",
 ]

@@ -1,0 +1,403 @@
+"""Whole-sequence recurrences: forward and backward through time on plain ndarrays.
+
+A sequence arrives packed, as the layers hold it: ``x`` (rows, in) with step
+t in rows ``offsets[t] : offsets[t] + batch_sizes[t]``, longest sequences
+first, so the sequences still running at a step are a prefix of the batch.
+``reverse`` walks the steps from the last; each sequence then starts at its
+own last step, from its initial state.
+
+The work, per layer and direction:
+
+- one GEMM projects the inputs of all steps at once (``x W_ih^T + b``);
+- each step does one GEMM with the recurrent weights, into a preallocated
+  buffer, then one numba kernel does all the gate arithmetic in one pass;
+- backward walks the steps in reverse with one kernel and one GEMM per step,
+  keeping the gate gradients of every step, so the weight gradients are a
+  single GEMM each over all steps after the loop.
+
+The output is ONE array: the outputs h_t of every step (rows, H) followed by
+the final h_n (N, H) (and c_n for the LSTM). Those last rows double as the
+running state during the loop: each step updates the prefix of the batch
+still running, so a finished sequence keeps its state untouched.
+
+Why the time loop is Python and not numba: numba reaches BLAS from
+``np.dot`` only through SciPy, which is not a dependency, and a matmul
+written as numba loops ran at 10-30 GFLOP/s against OpenBLAS's 50-190 at
+these sizes (kernels/recurrent measurements in docs/performance.md). The
+Python loop costs about 2 us per step (one matmul call, one kernel call),
+small next to the GEMM even at batch 1.
+
+Nothing here allocates inside the time loop. ``save=False`` (no_grad) skips
+every store that only backward needs.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+# -- activations numba can vectorize --------------------------------------------------
+# libm's exp and tanh are one call per element, which stops LLVM from using SIMD; the
+# gate math spent more time in them than in the recurrent GEMM. Written as plain
+# arithmetic (error_model="numpy": no ZeroDivisionError branch) the loops vectorize.
+
+_KERNEL = dict(cache=True, error_model="numpy")
+_LN2_HI, _LN2_LO = 6.93147180369123816490e-01, 1.90821492927058770002e-10  # ln 2 = HI + LO
+_ROUND = 6755399441055744.0  # 1.5 * 2**52: adding it rounds to an integer kept in the low bits
+
+
+@njit(inline="always", **_KERNEL)
+def _exp_negative(a):
+    """exp(-a) for a >= 0, in float64, to about 1 ulp.
+
+    a = k ln2 - r with |r| <= ln2 / 2, so exp(-a) = 2**-k exp(r): exp(r) by its Taylor
+    series to degree 13, 2**-k written straight into the exponent bits. Beyond a = 708
+    the result stays at exp(-708) (~3e-308) instead of going subnormal; NaN stays NaN.
+    """
+    a = 708.0 if a > 708.0 else a
+    t = a * 1.4426950408889634 + _ROUND
+    k = t - _ROUND
+    r = (k * _LN2_HI - a) + k * _LN2_LO
+    p = 1 / 479001600.0 + r * (1 / 6227020800.0)  # Horner, from 1/13! down to 1/0!
+    p = 1 / 39916800.0 + r * p
+    p = 1 / 3628800.0 + r * p
+    p = 1 / 362880.0 + r * p
+    p = 1 / 40320.0 + r * p
+    p = 1 / 5040.0 + r * p
+    p = 1 / 720.0 + r * p
+    p = 1 / 120.0 + r * p
+    p = 1 / 24.0 + r * p
+    p = 1 / 6.0 + r * p
+    p = 0.5 + r * p
+    p = 1.0 + r * p
+    p = 1.0 + r * p
+    k_bits = np.float64(t).view(np.int64) - np.float64(_ROUND).view(np.int64)
+    return p * np.int64((1023 - k_bits) << 52).view(np.float64)
+
+
+@njit(inline="always", **_KERNEL)
+def _sigmoid(v):
+    """1 / (1 + exp(-v)) from exp(-|v|), which cannot overflow."""
+    v = np.float64(v)
+    e = _exp_negative(abs(v))
+    s = 1.0 / (1.0 + e)
+    return s if v >= 0 else e * s
+
+
+@njit(inline="always", **_KERNEL)
+def _tanh(v):
+    """tanh(v) = (1 - e) / (1 + e) with e = exp(-2|v|): absolute error a few ulps of 1."""
+    v = np.float64(v)
+    e = _exp_negative(2.0 * abs(v))
+    t = (1.0 - e) / (1.0 + e)
+    return t if v >= 0 else -t
+
+
+# -- step kernels ---------------------------------------------------------------------
+# Names: ``pre`` holds the input projection of every row and is overwritten with the
+# activated gates; ``hh`` (N, G*H) is this step's h_{t-1} W_hh^T; ``h``/``c`` (N, H)
+# are the running states; the step's rows are ``row .. row + size``.
+# For LLVM to vectorize, every inner loop runs k from 0 over 1-D views, one per gate
+# (an index like H + k could be negative as far as it knows, and negative indices wrap),
+# with no branch inside; the stores only backward needs are skipped when ``save`` is False.
+
+
+@njit(**_KERNEL)
+def _sigmoid_into(gates, hh):
+    """gates = sigmoid(gates + hh), 1-D."""
+    for k in range(gates.shape[0]):
+        gates[k] = _sigmoid(gates[k] + hh[k])
+
+
+@njit(**_KERNEL)
+def _tanh_into(gates, hh):
+    """gates = tanh(gates + hh), 1-D."""
+    for k in range(gates.shape[0]):
+        gates[k] = _tanh(gates[k] + hh[k])
+
+
+@njit(**_KERNEL)
+def _rnn_step(pre, hh, h, out, hprev, row, size, relu, save):
+    for j in range(size):
+        r = row + j
+        if save:
+            hprev[r] = h[j]
+        y, p = pre[r], hh[j]
+        if relu:
+            for k in range(y.shape[0]):
+                v = y[k] + p[k]
+                y[k] = v if v > 0 else 0.0
+        else:
+            _tanh_into(y, p)
+        out[r] = h[j] = y
+
+
+@njit(**_KERNEL)
+def _rnn_backward_step(out, grad, dh, dpre, row, size, relu):
+    """dpre = (dh + grad of the output) * act'(pre); dh is left for the recurrent GEMM."""
+    for j in range(size):
+        r = row + j
+        y, g, d, dp = out[r], grad[r], dh[j], dpre[r]
+        if relu:
+            for k in range(y.shape[0]):
+                dp[k] = d[k] + g[k] if y[k] > 0 else 0.0
+        else:
+            for k in range(y.shape[0]):
+                dp[k] = (d[k] + g[k]) * (1.0 - y[k] * y[k])
+
+
+@njit(**_KERNEL)
+def _lstm_step(pre, hh, h, c, out, hprev, cprev, tanh_c, row, size, save):
+    H = h.shape[1]
+    for j in range(size):
+        r = row + j
+        if save:
+            hprev[r], cprev[r] = h[j], c[j]
+        gates, hh_j = pre[r], hh[j]
+        _sigmoid_into(gates[: 2 * H], hh_j[: 2 * H])  # i, f
+        _tanh_into(gates[2 * H : 3 * H], hh_j[2 * H : 3 * H])  # g
+        _sigmoid_into(gates[3 * H :], hh_j[3 * H :])  # o
+        i, f, g, o = gates[:H], gates[H : 2 * H], gates[2 * H : 3 * H], gates[3 * H :]
+        c_j, y = c[j], out[r]
+        tc = tanh_c[r] if save else hh_j[:H]  # hh_j is spent: scratch
+        for k in range(H):
+            c_j[k] = f[k] * c_j[k] + i[k] * g[k]
+            tc[k] = _tanh(c_j[k])
+            y[k] = o[k] * tc[k]
+        h[j] = y
+
+
+@njit(**_KERNEL)
+def _lstm_backward_step(gates, cprev, tanh_c, grad, dh, dc, dpre, row, size):
+    """Gate gradients of one step; dc becomes dc_{t-1}, dh is left for the recurrent GEMM."""
+    H = dh.shape[1]
+    for j in range(size):
+        r = row + j
+        g_r, d = gates[r], dpre[r]
+        i, f, g, o = g_r[:H], g_r[H : 2 * H], g_r[2 * H : 3 * H], g_r[3 * H :]
+        di, df, dg, do = d[:H], d[H : 2 * H], d[2 * H : 3 * H], d[3 * H :]
+        c_prev, tc, out_grad, dh_j, dc_j = cprev[r], tanh_c[r], grad[r], dh[j], dc[j]
+        for k in range(H):
+            dh_t = dh_j[k] + out_grad[k]
+            dc_t = dc_j[k] + dh_t * o[k] * (1.0 - tc[k] * tc[k])
+            di[k] = dc_t * g[k] * i[k] * (1.0 - i[k])
+            df[k] = dc_t * c_prev[k] * f[k] * (1.0 - f[k])
+            dg[k] = dc_t * i[k] * (1.0 - g[k] * g[k])
+            do[k] = dh_t * tc[k] * o[k] * (1.0 - o[k])
+            dc_j[k] = dc_t * f[k]
+
+
+@njit(**_KERNEL)
+def _gru_step(pre, hh, b_hn, h, out, hprev, hn_saved, row, size, save):
+    """r, z from x and h; n = tanh(x_n + r * (h W_hn^T + b_hn)); h_t = (1 - z) n + z h."""
+    H = h.shape[1]
+    for j in range(size):
+        r = row + j
+        gates, hh_j, h_j, y = pre[r], hh[j], h[j], out[r]
+        if save:
+            hprev[r] = h_j
+        _sigmoid_into(gates[: 2 * H], hh_j[: 2 * H])  # r, z
+        reset, z, n = gates[:H], gates[H : 2 * H], gates[2 * H :]
+        hn = hn_saved[r] if save else hh_j[:H]  # the start of hh_j is spent: scratch
+        hh_n = hh_j[2 * H :]
+        for k in range(H):
+            hn[k] = hh_n[k] + b_hn[k]
+            n[k] = _tanh(n[k] + reset[k] * hn[k])
+            y[k] = (1.0 - z[k]) * n[k] + z[k] * h_j[k]
+        h[j] = y
+
+
+@njit(**_KERNEL)
+def _gru_backward_step(gates, hprev, hn, grad, dh, through_w_hh, pending, dpre_x, dpre_h, row, size):
+    """Gradients of the input-side and hidden-side pre-activations (they differ in the
+    n block, where the hidden side is scaled by r); dh becomes the direct part z * dh_t.
+
+    dh_{t-1} has a second part, dpre_h W_hh, that the caller's GEMM puts in
+    ``through_w_hh``; it is added here, at the start of the next step (rows < ``pending``).
+    """
+    H = dh.shape[1]
+    for j in range(pending):
+        d, t = dh[j], through_w_hh[j]
+        for k in range(H):
+            d[k] += t[k]
+    for j in range(size):
+        r = row + j
+        g_r, dx, dhh = gates[r], dpre_x[r], dpre_h[r]
+        reset, z, n = g_r[:H], g_r[H : 2 * H], g_r[2 * H :]
+        dx_r, dx_z, dx_n, dh_n = dx[:H], dx[H : 2 * H], dx[2 * H :], dhh[2 * H :]
+        h_prev, hn_r, out_grad, dh_j = hprev[r], hn[r], grad[r], dh[j]
+        for k in range(H):
+            dh_t = dh_j[k] + out_grad[k]
+            dn = dh_t * (1.0 - z[k]) * (1.0 - n[k] * n[k])
+            dx_z[k] = dh_t * (h_prev[k] - n[k]) * z[k] * (1.0 - z[k])
+            dx_r[k] = dn * hn_r[k] * reset[k] * (1.0 - reset[k])
+            dx_n[k] = dn
+            dh_n[k] = dn * reset[k]
+            dh_j[k] = dh_t * z[k]
+        dhh[: 2 * H] = dx[: 2 * H]  # r and z: the same on both sides
+
+
+# -- shared pieces ----------------------------------------------------------------------
+
+
+def steps(batch_sizes: np.ndarray, reverse: bool) -> list:
+    """(first row, rows) of every step, in the order the recurrence walks them."""
+    offsets = np.concatenate([[0], np.cumsum(batch_sizes)])
+    order = range(len(batch_sizes) - 1, -1, -1) if reverse else range(len(batch_sizes))
+    return [(int(offsets[t]), int(batch_sizes[t])) for t in order]
+
+
+def _project(x, w_ih, bias):
+    """x W_ih^T + bias for all steps at once: (rows, G*H), a fresh array the loop may overwrite."""
+    pre = x @ w_ih.T
+    if bias is not None:
+        pre += bias
+    return pre
+
+
+def _output(rows: int, states: tuple) -> np.ndarray:
+    """The result array (rows + k*N, H) with the initial states copied into its last rows."""
+    batch, hidden = states[0].shape
+    y = np.empty((rows + len(states) * batch, hidden), states[0].dtype)
+    for k, s in enumerate(states):
+        y[rows + k * batch : rows + (k + 1) * batch] = s
+    return y
+
+
+def _saved(save: bool, rows: int, hidden: int, dtype, count: int) -> list:
+    """``count`` (rows, H) arrays for backward, or empty stand-ins when nothing is saved."""
+    shape = (rows, hidden) if save else (0, hidden)
+    return [np.empty(shape, dtype) for _ in range(count)]
+
+
+def _weight_grads(needs, x, hprev, dpre_x, dpre_h, w_ih, has_bias: bool) -> tuple:
+    """(dx, dW_ih, dW_hh, db_ih, db_hh): one GEMM or one sum each over all steps.
+
+    ``needs`` says which of the five are wanted (x, w_ih, w_hh, b_ih, b_hh).
+    """
+    needs_x, needs_w_ih, needs_w_hh, needs_b_ih, needs_b_hh = needs
+    dx = dpre_x @ w_ih if needs_x else None
+    dw_ih = dpre_x.T @ x if needs_w_ih else None
+    dw_hh = dpre_h.T @ hprev if needs_w_hh else None
+    db_ih = dpre_x.sum(0) if has_bias and needs_b_ih else None
+    if not (has_bias and needs_b_hh):
+        db_hh = None
+    elif dpre_h is dpre_x and db_ih is not None:  # RNN and LSTM: both biases add to the same sum
+        db_hh = db_ih.copy()
+    else:
+        db_hh = dpre_h.sum(0)
+    return dx, dw_ih, dw_hh, db_ih, db_hh
+
+
+# -- RNN --------------------------------------------------------------------------------
+
+
+def rnn_forward(x, h0, w_ih, w_hh, b_ih, b_hh, batch_sizes, reverse=False, relu=False, save=True):
+    """Elman RNN over packed ``x``; returns (y, saved), y = [outputs (rows, H); h_n (N, H)]."""
+    rows = x.shape[0]
+    bias = None if b_ih is None else b_ih + b_hh
+    pre = _project(x, w_ih, bias)
+    y = _output(rows, (h0,))
+    h = y[rows:]
+    (hprev,) = _saved(save, rows, h.shape[1], y.dtype, 1)
+    hh = np.empty_like(h)
+    w_hh_t = w_hh.T
+    for row, size in steps(batch_sizes, reverse):
+        np.matmul(h[:size], w_hh_t, out=hh[:size])
+        _rnn_step(pre, hh, h, y, hprev, row, size, relu, save)
+    return y, (hprev,)
+
+
+def rnn_backward(grad, y, saved, x, w_ih, w_hh, has_bias, batch_sizes, reverse, relu, needs):
+    """Gradients (dx, dh0, dW_ih, dW_hh, db_ih, db_hh) given ``grad`` of y.
+
+    ``needs`` (x, w_ih, w_hh, b_ih, b_hh) says which are wanted; the others are None.
+    dh0 is always computed: it is what the backward loop carries.
+    """
+    (hprev,) = saved
+    rows = x.shape[0]
+    grad = np.ascontiguousarray(grad)
+    dh = grad[rows:].copy()
+    dpre = np.empty((rows, w_hh.shape[0]), y.dtype)
+    for row, size in reversed(steps(batch_sizes, reverse)):
+        _rnn_backward_step(y, grad, dh, dpre, row, size, relu)
+        np.matmul(dpre[row : row + size], w_hh, out=dh[:size])
+    dx, dw_ih, dw_hh, db_ih, db_hh = _weight_grads(needs, x, hprev, dpre, dpre, w_ih, has_bias)
+    return dx, dh, dw_ih, dw_hh, db_ih, db_hh
+
+
+# -- LSTM -------------------------------------------------------------------------------
+
+
+def lstm_forward(x, h0, c0, w_ih, w_hh, b_ih, b_hh, batch_sizes, reverse=False, save=True):
+    """LSTM over packed ``x``; returns (y, saved), y = [outputs; h_n; c_n]."""
+    rows, batch = x.shape[0], h0.shape[0]
+    bias = None if b_ih is None else b_ih + b_hh
+    pre = _project(x, w_ih, bias)
+    y = _output(rows, (h0, c0))
+    h, c = y[rows : rows + batch], y[rows + batch :]
+    hprev, cprev, tanh_c = _saved(save, rows, h.shape[1], y.dtype, 3)
+    hh = np.empty((batch, w_hh.shape[0]), y.dtype)
+    w_hh_t = w_hh.T
+    for row, size in steps(batch_sizes, reverse):
+        np.matmul(h[:size], w_hh_t, out=hh[:size])
+        _lstm_step(pre, hh, h, c, y, hprev, cprev, tanh_c, row, size, save)
+    return y, (pre, hprev, cprev, tanh_c)
+
+
+def lstm_backward(grad, y, saved, x, w_ih, w_hh, has_bias, batch_sizes, reverse, needs):
+    """Gradients (dx, dh0, dc0, dW_ih, dW_hh, db_ih, db_hh); None where not needed."""
+    gates, hprev, cprev, tanh_c = saved
+    rows = x.shape[0]
+    batch = (y.shape[0] - rows) // 2
+    grad = np.ascontiguousarray(grad)
+    dh, dc = grad[rows : rows + batch].copy(), grad[rows + batch :].copy()
+    dpre = np.empty_like(gates)
+    for row, size in reversed(steps(batch_sizes, reverse)):
+        _lstm_backward_step(gates, cprev, tanh_c, grad, dh, dc, dpre, row, size)
+        np.matmul(dpre[row : row + size], w_hh, out=dh[:size])
+    dx, dw_ih, dw_hh, db_ih, db_hh = _weight_grads(needs, x, hprev, dpre, dpre, w_ih, has_bias)
+    return dx, dh, dc, dw_ih, dw_hh, db_ih, db_hh
+
+
+# -- GRU --------------------------------------------------------------------------------
+
+
+def gru_forward(x, h0, w_ih, w_hh, b_ih, b_hh, batch_sizes, reverse=False, save=True):
+    """GRU over packed ``x``; returns (y, saved), y = [outputs; h_n].
+
+    b_hr and b_hz join the input projection; b_hn stays apart because r scales it.
+    """
+    rows, hidden = x.shape[0], h0.shape[1]
+    if b_ih is None:
+        bias, b_hn = None, np.zeros(hidden, x.dtype)
+    else:
+        bias, b_hn = b_ih.copy(), b_hh[2 * hidden :]
+        bias[: 2 * hidden] += b_hh[: 2 * hidden]
+    pre = _project(x, w_ih, bias)
+    y = _output(rows, (h0,))
+    h = y[rows:]
+    hprev, hn = _saved(save, rows, hidden, y.dtype, 2)
+    hh = np.empty((h.shape[0], w_hh.shape[0]), y.dtype)
+    w_hh_t = w_hh.T
+    for row, size in steps(batch_sizes, reverse):
+        np.matmul(h[:size], w_hh_t, out=hh[:size])
+        _gru_step(pre, hh, b_hn, h, y, hprev, hn, row, size, save)
+    return y, (pre, hprev, hn)
+
+
+def gru_backward(grad, y, saved, x, w_ih, w_hh, has_bias, batch_sizes, reverse, needs):
+    """Gradients (dx, dh0, dW_ih, dW_hh, db_ih, db_hh); None where not needed."""
+    gates, hprev, hn = saved
+    rows = x.shape[0]
+    grad = np.ascontiguousarray(grad)
+    dh = grad[rows:].copy()
+    dpre_x, dpre_h = np.empty_like(gates), np.empty_like(gates)
+    through_w_hh, pending = np.empty_like(dh), 0
+    for row, size in reversed(steps(batch_sizes, reverse)):
+        _gru_backward_step(gates, hprev, hn, grad, dh, through_w_hh, pending, dpre_x, dpre_h, row, size)
+        np.matmul(dpre_h[row : row + size], w_hh, out=through_w_hh[:size])
+        pending = size
+    dh[:pending] += through_w_hh[:pending]
+    dx, dw_ih, dw_hh, db_ih, db_hh = _weight_grads(needs, x, hprev, dpre_x, dpre_h, w_ih, has_bias)
+    return dx, dh, dw_ih, dw_hh, db_ih, db_hh

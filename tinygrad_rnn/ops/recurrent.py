@@ -1,0 +1,140 @@
+"""Fused recurrences: one primitive runs a layer's direction over a whole sequence.
+
+The composed layers (nn/recurrent.py) record every gate of every step on the
+tape; these record one node, and their backward is backpropagation through
+time written out by hand (kernels/recurrent.py). The property tests hold the
+two to 1e-10 in float64, values and every gradient.
+
+A primitive has one output here, so the result is the packed outputs of every
+step (rows, H) with the final states stacked below them: h_n (N, H), and c_n
+(N, H) for the LSTM. The layer slices it; slicing is cheap in backward.
+
+Inputs, in order: packed ``x`` (rows, input_size); ``h0`` (N, H) (and ``c0``);
+``weight_ih`` (G*H, input_size); ``weight_hh`` (G*H, H); optionally
+``bias_ih`` and ``bias_hh`` (G*H,). Params: ``batch_sizes`` (rows per step,
+non-increasing, N first), ``reverse`` (walk the steps from the last).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..autograd import Function
+from ..kernels import recurrent as kernel
+
+
+class _Sequence(Function):
+    """Checks and unpacks the inputs shared by the three recurrences."""
+
+    gates = 1  # G: weight rows per hidden unit
+    states = 1  # h0, or h0 and c0
+
+    def _unpack(self, arrays, batch_sizes):
+        """(x, states, w_ih, w_hh, b_ih, b_hh) after checking every shape; biases may be None."""
+        first_weight = 1 + self.states
+        if len(arrays) not in (first_weight + 2, first_weight + 4):
+            raise TypeError(
+                f"{self.name}: expected x, {self.states} state(s), weight_ih, weight_hh and "
+                f"optionally bias_ih, bias_hh; got {len(arrays)} arrays"
+            )
+        x, states = arrays[0], arrays[1:first_weight]
+        w_ih, w_hh, b_ih, b_hh = (*arrays[first_weight:], None, None)[:4]
+        shapes = ", ".join(str(a.shape) for a in arrays)
+        batch_sizes = np.asarray(batch_sizes)
+        if batch_sizes.ndim != 1 or batch_sizes.dtype.kind not in "iu" or len(batch_sizes) == 0:
+            raise ValueError(f"{self.name}: batch_sizes must be a non-empty 1-D int array, got {batch_sizes!r}")
+        if batch_sizes[-1] < 1 or np.any(np.diff(batch_sizes) > 0):
+            raise ValueError(f"{self.name}: batch_sizes must be positive and non-increasing, got {batch_sizes.tolist()}")
+        if x.ndim != 2 or x.shape[0] != batch_sizes.sum():
+            raise ValueError(
+                f"{self.name}: x must be (sum(batch_sizes) = {batch_sizes.sum()}, input_size), got {x.shape}"
+            )
+        hidden = w_hh.shape[-1]
+        rows = self.gates * hidden
+        expected = [(int(batch_sizes[0]), hidden)] * self.states + [(rows, x.shape[1]), (rows, hidden)]
+        expected += [(rows,)] * (len(arrays) - first_weight - 2)
+        if [a.shape for a in arrays[1:]] != expected:
+            raise ValueError(
+                f"{self.name}: input shapes {shapes} do not fit x (rows, in) with states (N, H), "
+                f"weight_ih ({self.gates}H, in), weight_hh ({self.gates}H, H) and biases ({self.gates}H,), "
+                f"N = batch_sizes[0] = {batch_sizes[0]}"
+            )
+        if any(a.dtype != x.dtype for a in arrays) or x.dtype.kind != "f":
+            raise TypeError(f"{self.name}: all inputs must share one float dtype, got "
+                            + ", ".join(str(a.dtype) for a in arrays))
+        return x, states, w_ih, w_hh, b_ih, b_hh
+
+    def _remember(self, x, w_ih, w_hh, b_ih, batch_sizes, reverse, y, saved):
+        self.x, self.w_ih, self.w_hh, self.has_bias = x, w_ih, w_hh, b_ih is not None
+        self.batch_sizes, self.reverse, self.y, self.saved = batch_sizes, reverse, y, saved
+
+    def _weight_needs(self) -> tuple:
+        """Which of (x, w_ih, w_hh, b_ih, b_hh) need a gradient."""
+        needs = self.needs_input_grad
+        first_weight = 1 + self.states
+        return (needs[0], *needs[first_weight:], False, False)[:5]
+
+    def _trim(self, grads: tuple) -> tuple:
+        """Drop the bias gradients of a layer without biases."""
+        return grads if self.has_bias else grads[:-2]
+
+
+class RNNSequence(_Sequence):
+    """Elman RNN over a packed sequence: h_t = act(x_t W_ih^T + b_ih + h_{t-1} W_hh^T + b_hh).
+
+    ``nonlinearity``: 'tanh' or 'relu'. Returns [outputs (rows, H); h_n (N, H)].
+    """
+
+    def forward(self, *arrays, batch_sizes, reverse=False, nonlinearity="tanh"):
+        if nonlinearity not in ("tanh", "relu"):
+            raise ValueError(f"{self.name}: nonlinearity must be 'tanh' or 'relu', got {nonlinearity!r}")
+        x, (h0,), w_ih, w_hh, b_ih, b_hh = self._unpack(arrays, batch_sizes)
+        self.relu = nonlinearity == "relu"
+        save = self.needs_input_grad is not None
+        y, saved = kernel.rnn_forward(x, h0, w_ih, w_hh, b_ih, b_hh, batch_sizes, reverse, self.relu, save)
+        if save:
+            self._remember(x, w_ih, w_hh, b_ih, batch_sizes, reverse, y, saved)
+        return y
+
+    def backward(self, grad):
+        return self._trim(kernel.rnn_backward(grad, self.y, self.saved, self.x, self.w_ih, self.w_hh,
+                                              self.has_bias, self.batch_sizes, self.reverse, self.relu,
+                                              self._weight_needs()))
+
+
+class LSTMSequence(_Sequence):
+    """LSTM over a packed sequence (gates i, f, g, o). Returns [outputs; h_n; c_n]."""
+
+    gates, states = 4, 2
+
+    def forward(self, *arrays, batch_sizes, reverse=False):
+        x, (h0, c0), w_ih, w_hh, b_ih, b_hh = self._unpack(arrays, batch_sizes)
+        save = self.needs_input_grad is not None
+        y, saved = kernel.lstm_forward(x, h0, c0, w_ih, w_hh, b_ih, b_hh, batch_sizes, reverse, save)
+        if save:
+            self._remember(x, w_ih, w_hh, b_ih, batch_sizes, reverse, y, saved)
+        return y
+
+    def backward(self, grad):
+        return self._trim(kernel.lstm_backward(grad, self.y, self.saved, self.x, self.w_ih, self.w_hh,
+                                               self.has_bias, self.batch_sizes, self.reverse,
+                                               self._weight_needs()))
+
+
+class GRUSequence(_Sequence):
+    """GRU over a packed sequence (gates r, z, n). Returns [outputs; h_n]."""
+
+    gates = 3
+
+    def forward(self, *arrays, batch_sizes, reverse=False):
+        x, (h0,), w_ih, w_hh, b_ih, b_hh = self._unpack(arrays, batch_sizes)
+        save = self.needs_input_grad is not None
+        y, saved = kernel.gru_forward(x, h0, w_ih, w_hh, b_ih, b_hh, batch_sizes, reverse, save)
+        if save:
+            self._remember(x, w_ih, w_hh, b_ih, batch_sizes, reverse, y, saved)
+        return y
+
+    def backward(self, grad):
+        return self._trim(kernel.gru_backward(grad, self.y, self.saved, self.x, self.w_ih, self.w_hh,
+                                              self.has_bias, self.batch_sizes, self.reverse,
+                                              self._weight_needs()))
