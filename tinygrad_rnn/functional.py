@@ -72,6 +72,8 @@ def dropout(x: Tensor, p: float = 0.5, training: bool = True) -> Tensor:
     Identity when ``training`` is False or ``p == 0``; ``p == 1`` gives zeros.
     """
     arguments.tensor("dropout", "input", x)
+    if x.dtype.kind != "f":
+        raise TypeError(f"dropout: input must be floating point, got dtype {x.dtype} (shape {x.shape})")
     if not 0.0 <= arguments.real("dropout", "p", p) <= 1.0:
         raise ValueError(f"dropout: p must be a probability in [0, 1], got p={p}")
     if not training or p == 0.0:

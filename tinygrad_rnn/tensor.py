@@ -30,9 +30,10 @@ def _to_array(data, dtype=None) -> np.ndarray:
             array = np.asarray(data)
             if array.dtype.kind in "iuf":  # Python numbers become float32
                 array = array.astype(DEFAULT_FLOAT)
-    except (TypeError, ValueError) as err:  # ragged lists, unknown dtypes, unconvertible values
-        raise type(err)(f"Tensor: cannot make an array of dtype {dtype} from the {type(data).__name__} "
-                        f"given: {err}") from None
+    except (TypeError, ValueError, OverflowError) as err:  # ragged lists, unknown dtypes, values that do not fit
+        kind = TypeError if isinstance(err, TypeError) else ValueError
+        raise kind(f"Tensor: cannot make an array of dtype {dtype} from the {type(data).__name__} "
+                   f"given: {err}") from None
     if array.dtype.kind not in _ALLOWED_KINDS:
         raise TypeError(
             f"Tensor: cannot hold data of dtype {array.dtype} (shape {array.shape}); "
@@ -65,7 +66,7 @@ class Tensor:
         self._requires_grad = False
         self._node = None  # the Function that produced this tensor, if recorded
         self._retains_grad = False
-        if requires_grad:
+        if requires_grad is not False:  # anything but False goes through the setter's checks
             self.requires_grad = requires_grad
 
     # -- autograd state ----------------------------------------------------------
@@ -189,7 +190,11 @@ class Tensor:
             return other
         if isinstance(other, (bool, int, float, np.number)):
             other = other.item() if isinstance(other, np.number) else other
-            return Tensor(np.asarray(other, dtype=np.result_type(self.data, other)))
+            try:
+                return Tensor(np.asarray(other, dtype=np.result_type(self.data, other)))
+            except OverflowError:  # numpy 2 refuses -1 for uint8, 300 for int8, ...
+                raise ValueError(f"Tensor: the number {other!r} does not fit the tensor's dtype {self.dtype} "
+                                 f"(shape {self.shape})") from None
         return Tensor(other)
 
     def __add__(self, other):

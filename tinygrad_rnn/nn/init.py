@@ -83,7 +83,11 @@ def normal_(t: Tensor, mean: float = 0.0, std: float = 1.0) -> Tensor:
 def constant_(t: Tensor, val: float) -> Tensor:
     """Fill ``t`` with ``val``."""
     _check("constant_", t, floating=False)
-    t.data[...] = arguments.real("constant_", "val", val)
+    val = arguments.real("constant_", "val", val)
+    try:
+        t.data[...] = val
+    except (OverflowError, ValueError):  # inf, NaN or a huge value into an integer tensor
+        raise ValueError(f"constant_: val {val} cannot be stored in a tensor of dtype {t.dtype}") from None
     return t
 
 
