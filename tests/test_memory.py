@@ -1,13 +1,17 @@
 """Resident memory stays flat over long runs: backward() frees the graph, detach() cuts it.
 
-Memory is the process's resident set (/proc/self/statm), read after a
-warm-up (so caches, numba's compiled kernels and the optimizer's buffers
-exist) and again after thousands of steps. A control run keeps every
-step's graph alive, and must blow through the same bound: the measurement
-can see a leak of the size a forgotten graph makes.
+Memory is the resident set (/proc/self/statm) of a fresh process, read
+after a warm-up (so caches, numba's compiled kernels and the optimizer's
+buffers exist) and again after thousands of steps. A fresh process, because
+in a long-lived one, memory that earlier work freed but the allocator kept
+would absorb a leak without the resident set growing. A control run keeps
+every step's graph alive and must blow through the same bound: the
+measurement can see a leak of the size a forgotten graph makes.
 """
 
 import os
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -81,15 +85,30 @@ def truncated_bptt_streamer(keep_graphs: bool):
     return step
 
 
-@pytest.mark.parametrize("make_step", [lstm_trainer, truncated_bptt_streamer])
+_MEASURE = """
+import sys
+sys.path.insert(0, sys.argv[1])
+import test_memory as m
+print(m.growth(getattr(m, sys.argv[2])(keep_graphs=sys.argv[3] == "keep"), int(sys.argv[4])))
+"""
+
+
+def growth_in_a_fresh_process(make_step: str, keep_graphs: bool, steps: int) -> int:
+    command = [sys.executable, "-c", _MEASURE, os.path.dirname(__file__), make_step,
+               "keep" if keep_graphs else "free", str(steps)]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=600, check=True)
+    return int(result.stdout.split()[-1])
+
+
+@pytest.mark.parametrize("make_step", ["lstm_trainer", "truncated_bptt_streamer"])
 def test_resident_memory_stays_flat(make_step):
-    gained = growth(make_step(keep_graphs=False), STEPS)
+    gained = growth_in_a_fresh_process(make_step, keep_graphs=False, steps=STEPS)
     assert gained < BOUND, f"resident memory grew by {gained / 2**20:.1f} MB over {STEPS} steps"
 
 
 def test_the_measurement_sees_graphs_kept_alive():
     """The control: the same loop holding on to each step's graph exceeds the bound in a quarter of the steps."""
-    gained = growth(lstm_trainer(keep_graphs=True), STEPS // 4)
+    gained = growth_in_a_fresh_process("lstm_trainer", keep_graphs=True, steps=STEPS // 4)
     assert gained > BOUND, f"kept graphs grew memory by only {gained / 2**20:.1f} MB"
 
 
