@@ -21,7 +21,7 @@ several seeds, prints each one's RMSE, and also averages their forecasts (an
 ensemble). The settings (window 20, hidden 32, Adam 1e-2, 100 epochs) were
 chosen on the last 40 training years (1929-1968), never on the test span.
 
-Run:  python examples/sunspots.py            (the full run, a few minutes)
+Run:  python examples/sunspots.py            (the full run, about 15 s)
       python examples/sunspots.py --quick    (a smoke run in seconds)
 """
 
