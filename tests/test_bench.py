@@ -47,6 +47,27 @@ def test_ops_quick_prints_a_table_and_writes_json(tmp_path):
     assert goal["met"] == (goal["recorded_elementwise_us"] <= goal["limit_us"])
 
 
+def test_rnn_quick_prints_ratios_and_writes_json(tmp_path):
+    out = tmp_path / "rnn.json"
+    run = subprocess.run(
+        [sys.executable, "-m", "tinygrad_rnn.bench", "rnn", "--quick", "--configs", "S", "--kinds", "GRU",
+         "--json", str(out)],
+        capture_output=True, text=True, timeout=600,
+    )
+    assert run.returncode == 0, run.stderr
+    assert "fused/torch" in run.stdout and "goals:" in run.stdout
+    results = json.loads(out.read_text())
+    has_torch = importlib.util.find_spec("torch") is not None
+    for table in ("train_ms", "forward_no_grad_ms"):
+        ms = results[table]["GRU"]["S"]
+        assert set(ms) == {"fused", "composed"} | ({"torch"} if has_torch else set()), table
+        assert all(_positive_finite(v) for v in ms.values()), table
+    assert all(_positive_finite(rate) for rate in results["gemm_gflops"].values())
+    assert results["fused_gflops"]["GRU"]["S"] == pytest.approx(
+        bench.train_flops("GRU", "S") / results["train_ms"]["GRU"]["S"]["fused"] / 1e6)
+    assert {goal["goal"] for goal in results["goals"]} >= {"GRU S: composed / fused <= 4.0"}
+
+
 def test_a_command_is_required():
     with pytest.raises(SystemExit):
         bench.main([])
