@@ -32,7 +32,7 @@ word is about as often in a positive sentence as in a negative one, so it stays 
 The RNN reads the order and learns the rule. The probe sentences printed at the end
 ("the movie was not bad", ...) are kept out of both models' training data.
 
-Run: python examples/sentiment.py            (about 3 minutes on 2 cores)
+Run: python examples/sentiment.py            (about 30 seconds on 2 cores)
      python examples/sentiment.py --quick    (seconds; a smoke test)
 """
 

@@ -24,7 +24,7 @@ Baseline: nearest neighbour. Answer with the ISO date of the most similar traini
 examples achieves: it can never be exactly right on an unseen date, but it gets many
 characters right.
 
-Run: python examples/seq2seq.py            (a few minutes on 2 cores)
+Run: python examples/seq2seq.py            (under a minute on 2 cores)
      python examples/seq2seq.py --quick    (seconds; a smoke test)
 """
 

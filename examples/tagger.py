@@ -31,7 +31,7 @@ identical beginnings for both readings, so whatever a left-to-right tagger has s
 it reaches the ambiguous word is independent of its label: it cannot beat a coin toss
 (50%) on that word. A bidirectional tagger can.
 
-Run: python examples/tagger.py            (a few minutes on 2 cores)
+Run: python examples/tagger.py            (about 4 minutes on 2 cores)
      python examples/tagger.py --quick    (seconds; a smoke test)
 """
 
