@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 
 import tinygrad_rnn as tg
 from tinygrad_rnn import nn, ops
+from tinygrad_rnn.kernels import recurrent as recurrent_kernels
 from tinygrad_rnn.nn.utils import rnn as rnn_utils
 
 LAYERS = {"rnn_tanh": (nn.RNN, {}), "rnn_relu": (nn.RNN, {"nonlinearity": "relu"}),
@@ -126,6 +127,18 @@ FIXED = dict(input_size=3, hidden_size=2, num_layers=2, bidirectional=True, batc
 def test_fused_equals_composed_packed_bidirectional_stack(kind):
     config = dict(FIXED, kind=kind)
     assert_same(results(config, fused=True), results(config, fused=False), 1e-10)
+
+
+@pytest.mark.parametrize("kind", sorted(LAYERS))
+def test_python_time_loops_equal_the_compiled_ones(kind, monkeypatch):
+    """Where numpy's BLAS is not found the time loops stay Python (kernels/blas.py);
+    that path must compute the same."""
+    compiled = results(FIXED | {"kind": kind}, fused=True)
+    for name in dir(recurrent_kernels):
+        loop = getattr(recurrent_kernels, name)
+        if name.endswith("_loop") and hasattr(loop, "py_func"):
+            monkeypatch.setattr(recurrent_kernels, name, loop.py_func)
+    assert_same(results(FIXED | {"kind": kind}, fused=True), compiled, 1e-12)
 
 
 @pytest.mark.parametrize("kind", sorted(LAYERS))

@@ -21,13 +21,14 @@ the final h_n (N, H) (and c_n for the LSTM). Those last rows double as the
 running state during the loop: each step updates the prefix of the batch
 still running, so a finished sequence keeps its state untouched.
 
-Why the time loop is Python and not numba: numba reaches BLAS from
-``np.dot`` only through SciPy, which is not a dependency, and a matmul
-written as numba loops ran at 10-30 GFLOP/s against OpenBLAS's 50-190 at
-these sizes. The Python loop costs about 3 us per step forward and 2.5 us
-in backward (one matmul call, one kernel call): nothing at large sizes, a
-third of a step at batch 1, where a step's GEMV takes 5 us
-(docs/performance.md, "Recurrent layers").
+The time loops are numba too, calling BLAS directly (blas.py), so no Python
+runs between steps; numba reaches BLAS from ``np.dot`` only through SciPy,
+which is not a dependency. Where blas.py cannot find numpy's BLAS, the same
+loops run as Python, each step one ``np.matmul`` and one kernel call (about
+3 us of interpreter per step, docs/performance.md, "Recurrent layers").
+The forward GEMM multiplies by a contiguous copy of W_hh^T, made once per
+call: OpenBLAS runs (N, H) @ (H, G*H) up to 1.8x faster that way than with
+the transposed view.
 
 Nothing here allocates inside the time loop. ``save=False`` (no_grad) skips
 every store that only backward needs.
@@ -38,6 +39,9 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, types
 from numba.extending import overload
+
+from .blas import AVAILABLE as _BLAS_REACHABLE
+from .blas import matmul_into
 
 # -- activations numba can vectorize --------------------------------------------------
 # libm's exp and tanh are one call per element, which stops LLVM from using SIMD; the
@@ -296,11 +300,15 @@ def _gru_backward_step(gates, hprev, hn, grad, dh, through_w_hh, pending, dpre_x
 # -- shared pieces ----------------------------------------------------------------------
 
 
-def steps(batch_sizes: np.ndarray, reverse: bool) -> list:
-    """(first row, rows) of every step, in the order the recurrence walks them."""
-    offsets = np.concatenate([[0], np.cumsum(batch_sizes)])
-    order = range(len(batch_sizes) - 1, -1, -1) if reverse else range(len(batch_sizes))
-    return [(int(offsets[t]), int(batch_sizes[t])) for t in order]
+def steps(batch_sizes: np.ndarray, reverse: bool) -> tuple[np.ndarray, np.ndarray]:
+    """(first rows, row counts) of the steps, in the order the recurrence walks them."""
+    starts = np.concatenate([[0], np.cumsum(batch_sizes)[:-1]]).astype(np.int64)
+    sizes = np.asarray(batch_sizes, np.int64)
+    return (starts[::-1].copy(), sizes[::-1].copy()) if reverse else (starts, sizes.copy())
+
+
+# The time loops: compiled when numba can reach BLAS, plain Python (the same code) otherwise.
+_time_loop = njit(**_KERNEL) if _BLAS_REACHABLE else (lambda loop: loop)
 
 
 def _bias(b_ih, b_hh, rows: int, dtype, hidden_side: slice = slice(None)) -> np.ndarray:
@@ -350,6 +358,22 @@ def _weight_grads(needs, x, hprev, dpre_x, dpre_h, w_ih, has_bias: bool) -> tupl
 # -- RNN --------------------------------------------------------------------------------
 
 
+@_time_loop
+def _rnn_forward_loop(pre, w_hh_t, bias, h, y, hprev, hh, starts, sizes, relu, save):
+    for t in range(starts.shape[0]):
+        row, size = starts[t], sizes[t]
+        matmul_into(h[:size], w_hh_t, hh[:size])
+        _rnn_step(pre, hh, bias, h, y, hprev, row, size, relu, save)
+
+
+@_time_loop
+def _rnn_backward_loop(y, grad, dh, dpre, w_hh, starts, sizes, relu):
+    for t in range(starts.shape[0] - 1, -1, -1):
+        row, size = starts[t], sizes[t]
+        _rnn_backward_step(y, grad, dh, dpre, row, size, relu)
+        matmul_into(dpre[row : row + size], w_hh, dh[:size])
+
+
 def rnn_forward(x, h0, w_ih, w_hh, b_ih, b_hh, batch_sizes, reverse=False, relu=False, save=True):
     """Elman RNN over packed ``x``; returns (y, saved), y = [outputs (rows, H); h_n (N, H)]."""
     rows = x.shape[0]
@@ -358,10 +382,8 @@ def rnn_forward(x, h0, w_ih, w_hh, b_ih, b_hh, batch_sizes, reverse=False, relu=
     h = y[rows:]
     (hprev,) = _saved(save, rows, h.shape[1], y.dtype, 1)
     hh = np.empty_like(h)
-    w_hh_t = w_hh.T
-    for row, size in steps(batch_sizes, reverse):
-        np.matmul(h[:size], w_hh_t, out=hh[:size])
-        _rnn_step(pre, hh, bias, h, y, hprev, row, size, relu, save)
+    _rnn_forward_loop(pre, np.ascontiguousarray(w_hh.T), bias, h, y, hprev, hh,
+                      *steps(batch_sizes, reverse), relu, save)
     return y, (hprev,)
 
 
@@ -376,14 +398,28 @@ def rnn_backward(grad, y, saved, x, w_ih, w_hh, has_bias, batch_sizes, reverse, 
     grad = np.ascontiguousarray(grad)
     dh = grad[rows:].copy()
     dpre = np.empty((rows, w_hh.shape[0]), y.dtype)
-    for row, size in reversed(steps(batch_sizes, reverse)):
-        _rnn_backward_step(y, grad, dh, dpre, row, size, relu)
-        np.matmul(dpre[row : row + size], w_hh, out=dh[:size])
+    _rnn_backward_loop(y, grad, dh, dpre, np.ascontiguousarray(w_hh), *steps(batch_sizes, reverse), relu)
     dx, dw_ih, dw_hh, db_ih, db_hh = _weight_grads(needs, x, hprev, dpre, dpre, w_ih, has_bias)
     return dx, dh, dw_ih, dw_hh, db_ih, db_hh
 
 
 # -- LSTM -------------------------------------------------------------------------------
+
+
+@_time_loop
+def _lstm_forward_loop(pre, w_hh_t, bias, h, c, y, hprev, cprev, tanh_c, hh, starts, sizes, save):
+    for t in range(starts.shape[0]):
+        row, size = starts[t], sizes[t]
+        matmul_into(h[:size], w_hh_t, hh[:size])
+        _lstm_step(pre, hh, bias, h, c, y, hprev, cprev, tanh_c, row, size, save)
+
+
+@_time_loop
+def _lstm_backward_loop(gates, cprev, tanh_c, grad, dh, dc, dpre, w_hh, starts, sizes):
+    for t in range(starts.shape[0] - 1, -1, -1):
+        row, size = starts[t], sizes[t]
+        _lstm_backward_step(gates, cprev, tanh_c, grad, dh, dc, dpre, row, size)
+        matmul_into(dpre[row : row + size], w_hh, dh[:size])
 
 
 def lstm_forward(x, h0, c0, w_ih, w_hh, b_ih, b_hh, batch_sizes, reverse=False, save=True):
@@ -394,10 +430,8 @@ def lstm_forward(x, h0, c0, w_ih, w_hh, b_ih, b_hh, batch_sizes, reverse=False, 
     h, c = y[rows : rows + batch], y[rows + batch :]
     hprev, cprev, tanh_c = _saved(save, rows, h.shape[1], y.dtype, 3)
     hh = np.empty((batch, w_hh.shape[0]), y.dtype)
-    w_hh_t = w_hh.T
-    for row, size in steps(batch_sizes, reverse):
-        np.matmul(h[:size], w_hh_t, out=hh[:size])
-        _lstm_step(pre, hh, bias, h, c, y, hprev, cprev, tanh_c, row, size, save)
+    _lstm_forward_loop(pre, np.ascontiguousarray(w_hh.T), bias, h, c, y, hprev, cprev, tanh_c, hh,
+                       *steps(batch_sizes, reverse), save)
     return y, (pre, hprev, cprev, tanh_c)
 
 
@@ -409,14 +443,32 @@ def lstm_backward(grad, y, saved, x, w_ih, w_hh, has_bias, batch_sizes, reverse,
     grad = np.ascontiguousarray(grad)
     dh, dc = grad[rows : rows + batch].copy(), grad[rows + batch :].copy()
     dpre = np.empty_like(gates)
-    for row, size in reversed(steps(batch_sizes, reverse)):
-        _lstm_backward_step(gates, cprev, tanh_c, grad, dh, dc, dpre, row, size)
-        np.matmul(dpre[row : row + size], w_hh, out=dh[:size])
+    _lstm_backward_loop(gates, cprev, tanh_c, grad, dh, dc, dpre, np.ascontiguousarray(w_hh),
+                        *steps(batch_sizes, reverse))
     dx, dw_ih, dw_hh, db_ih, db_hh = _weight_grads(needs, x, hprev, dpre, dpre, w_ih, has_bias)
     return dx, dh, dc, dw_ih, dw_hh, db_ih, db_hh
 
 
 # -- GRU --------------------------------------------------------------------------------
+
+
+@_time_loop
+def _gru_forward_loop(pre, w_hh_t, bias, b_hn, h, y, hprev, hn, hh, starts, sizes, save):
+    for t in range(starts.shape[0]):
+        row, size = starts[t], sizes[t]
+        matmul_into(h[:size], w_hh_t, hh[:size])
+        _gru_step(pre, hh, bias, b_hn, h, y, hprev, hn, row, size, save)
+
+
+@_time_loop
+def _gru_backward_loop(gates, hprev, hn, grad, dh, through_w_hh, dpre_x, dpre_h, w_hh, starts, sizes):
+    pending = 0
+    for t in range(starts.shape[0] - 1, -1, -1):
+        row, size = starts[t], sizes[t]
+        _gru_backward_step(gates, hprev, hn, grad, dh, through_w_hh, pending, dpre_x, dpre_h, row, size)
+        matmul_into(dpre_h[row : row + size], w_hh, through_w_hh[:size])
+        pending = size
+    dh[:pending] += through_w_hh[:pending]
 
 
 def gru_forward(x, h0, w_ih, w_hh, b_ih, b_hh, batch_sizes, reverse=False, save=True):
@@ -431,10 +483,8 @@ def gru_forward(x, h0, w_ih, w_hh, b_ih, b_hh, batch_sizes, reverse=False, save=
     h = y[rows:]
     hprev, hn = _saved(save, rows, hidden, y.dtype, 2)
     hh = np.empty((h.shape[0], w_hh.shape[0]), y.dtype)
-    w_hh_t = w_hh.T
-    for row, size in steps(batch_sizes, reverse):
-        np.matmul(h[:size], w_hh_t, out=hh[:size])
-        _gru_step(pre, hh, bias, b_hn, h, y, hprev, hn, row, size, save)
+    _gru_forward_loop(pre, np.ascontiguousarray(w_hh.T), bias, b_hn, h, y, hprev, hn, hh,
+                      *steps(batch_sizes, reverse), save)
     return y, (pre, hprev, hn)
 
 
@@ -445,11 +495,7 @@ def gru_backward(grad, y, saved, x, w_ih, w_hh, has_bias, batch_sizes, reverse, 
     grad = np.ascontiguousarray(grad)
     dh = grad[rows:].copy()
     dpre_x, dpre_h = np.empty_like(gates), np.empty_like(gates)
-    through_w_hh, pending = np.empty_like(dh), 0
-    for row, size in reversed(steps(batch_sizes, reverse)):
-        _gru_backward_step(gates, hprev, hn, grad, dh, through_w_hh, pending, dpre_x, dpre_h, row, size)
-        np.matmul(dpre_h[row : row + size], w_hh, out=through_w_hh[:size])
-        pending = size
-    dh[:pending] += through_w_hh[:pending]
+    _gru_backward_loop(gates, hprev, hn, grad, dh, np.empty_like(dh), dpre_x, dpre_h,
+                       np.ascontiguousarray(w_hh), *steps(batch_sizes, reverse))
     dx, dw_ih, dw_hh, db_ih, db_hh = _weight_grads(needs, x, hprev, dpre_x, dpre_h, w_ih, has_bias)
     return dx, dh, dw_ih, dw_hh, db_ih, db_hh

@@ -1,0 +1,106 @@
+"""numpy's own BLAS, callable from numba kernels.
+
+numba compiles ``np.dot`` to a BLAS call only when SciPy is installed, and
+SciPy is not a dependency. But numpy's wheels carry OpenBLAS as a shared
+library (``numpy.libs/libscipy_openblas64_*.so``, 64-bit integers, every
+symbol named ``scipy_..._64_``), and the CBLAS functions in it are exported.
+We load that library into LLVM's symbol table and declare ``cblas_sgemm`` and
+``cblas_dgemm`` as external functions: compiled code then calls BLAS by
+symbol name, with no Python in between, and numba can cache such code (a
+ctypes function pointer would be an address baked into the code, which it
+refuses to cache). It is the same library instance numpy uses, so the thread
+settings are shared and the results are the bits ``np.matmul`` gives.
+
+``matmul_into(a, b, out)`` is the one entry point. Called from Python, or
+under ``NUMBA_DISABLE_JIT=1``, it is ``np.matmul``; in compiled code it is
+one GEMM. ``AVAILABLE`` says whether the library was found; where it is not
+(numpy from another source, another platform), callers keep their loops in
+Python.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import glob
+import os
+
+import numpy as np
+from numba import types
+from numba.extending import intrinsic, overload, register_jitable
+
+_ROW_MAJOR, _NO_TRANSPOSE = 101, 111  # CBLAS enum values
+_SYMBOLS = {"float32": "scipy_cblas_sgemm64_", "float64": "scipy_cblas_dgemm64_"}
+
+
+def _find_library() -> str | None:
+    """The path of numpy's OpenBLAS if it exports the 64-bit CBLAS GEMMs, else None."""
+    libs = os.path.join(os.path.dirname(os.path.dirname(np.__file__)), "numpy.libs")
+    for path in sorted(glob.glob(os.path.join(libs, "libscipy_openblas64_*"))):
+        try:
+            library = ctypes.CDLL(path)
+        except OSError:
+            continue
+        if all(hasattr(library, name) for name in _SYMBOLS.values()):
+            return path
+    return None
+
+
+def _load() -> bool:
+    path = _find_library()
+    if path is None:
+        return False
+    import llvmlite.binding as llvm
+
+    llvm.load_library_permanently(path)
+    return True
+
+
+AVAILABLE = _load()
+
+
+def matmul_into(a, b, out):
+    """out = a @ b, all 2-D with contiguous rows (row slices of C arrays are fine)."""
+    np.matmul(a, b, out=out)
+
+
+@intrinsic
+def _data_pointer(typingctx, array):
+    """The address of array[0, 0], as a typed pointer."""
+
+    def codegen(context, builder, signature, args):
+        return context.make_array(array)(context, builder, args[0]).data
+
+    return types.CPointer(array.dtype)(array), codegen
+
+
+@register_jitable
+def _row_stride(array):
+    """The distance between rows in elements; for one row, numpy may report any stride,
+    and BLAS wants at least the row length."""
+    if array.shape[0] == 1:
+        return array.shape[1]
+    return array.strides[0] // array.itemsize
+
+
+def _gemm(dtype):
+    integer, pointer = types.int64, types.CPointer(dtype)
+    signature = types.void(types.int32, types.int32, types.int32, integer, integer, integer,
+                           dtype, pointer, integer, pointer, integer, dtype, pointer, integer)
+    return types.ExternalFunction(_SYMBOLS[str(dtype)], signature)
+
+
+@overload(matmul_into)
+def _compiled_matmul_into(a, b, out):
+    if not AVAILABLE or a.dtype != b.dtype or a.dtype != out.dtype or str(a.dtype) not in _SYMBOLS:
+        return None
+    gemm = _gemm(a.dtype)
+    scalar = np.dtype(str(a.dtype)).type
+    one, zero = scalar(1), scalar(0)
+
+    def impl(a, b, out):
+        m, k = a.shape
+        gemm(_ROW_MAJOR, _NO_TRANSPOSE, _NO_TRANSPOSE, m, b.shape[1], k,
+             one, _data_pointer(a), _row_stride(a), _data_pointer(b), _row_stride(b),
+             zero, _data_pointer(out), _row_stride(out))
+
+    return impl
