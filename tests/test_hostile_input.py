@@ -49,6 +49,8 @@ BAD_CALLS = {
     "flatten order": (lambda: ones(2, 3, 4).flatten(2, 1), ValueError, r"flatten: start_dim 2 comes after end_dim 1"),
     "argmax dim": (lambda: ones(2, 3).argmax(2), IndexError, r"argmax: dim 2 is out of range"),
     "chunk str": (lambda: ones(4).chunk("2"), TypeError, r"chunk: chunks must be an int, got str"),
+    "chunk 0-d": (lambda: tg.tensor(3.0).chunk(2), ValueError, r"chunk: expects a tensor of at least 1 dimension"),
+    "split 0-d": (lambda: tg.tensor(3.0).split(1), ValueError, r"split: expects a tensor of at least 1 dimension"),
     "manual_seed negative": (lambda: tg.manual_seed(-1), ValueError, r"manual_seed: seed must be an int >= 0, got -1"),
     "manual_seed None": (lambda: tg.manual_seed(None), TypeError, r"manual_seed: seed must be an int, got NoneType"),
     "manual_seed float": (lambda: tg.manual_seed(1.5), TypeError, r"manual_seed: seed must be an int, got float"),

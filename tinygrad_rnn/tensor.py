@@ -432,11 +432,16 @@ class Tensor:
     def __getitem__(self, index) -> Tensor:
         return ops.GetItem.apply(self, index=ops.plain_index(index))
 
+    def _require_dims(self, op: str) -> None:
+        if self.ndim == 0:
+            raise ValueError(f"{op}: expects a tensor of at least 1 dimension, got a 0-d tensor")
+
     def split(self, split_size_or_sections, dim: int = 0) -> tuple[Tensor, ...]:
         """Pieces along ``dim``: of equal size (the last may be smaller), or of the sizes listed.
 
         Each piece is a slice, so its gradient is the getitem primitive's.
         """
+        self._require_dims("split")
         dim = ops.normalize_dim("split", dim, self.ndim)
         length = self.shape[dim]
         if isinstance(split_size_or_sections, int):
@@ -458,6 +463,7 @@ class Tensor:
     def chunk(self, chunks: int, dim: int = 0) -> tuple[Tensor, ...]:
         if arguments.integer("chunk", "chunks", chunks) <= 0:
             raise ValueError(f"chunk: chunks must be positive, got {chunks}")
+        self._require_dims("chunk")
         length = self.shape[ops.normalize_dim("chunk", dim, self.ndim)]
         return self.split(max(1, -(-length // chunks)), dim)
 
