@@ -177,6 +177,23 @@ def _tanh_into(gates, hh, bias):
 
 
 @njit(**_KERNEL)
+def _cell_update(c, f, i, g):
+    """c = f * c + i * g, 1-D."""
+    for k in range(c.shape[0]):
+        c[k] = f[k] * c[k] + i[k] * g[k]
+
+
+@njit(**_KERNEL)
+def _tanh_and_gate(h, tanh_c, c, o):
+    """tanh_c = tanh(c); h = o * tanh_c, 1-D. (Separate small loops: with every array of
+    the step in one loop LLVM gave up proving they do not overlap and did not vectorize.)"""
+    for k in range(c.shape[0]):
+        t = _tanh(c[k])
+        tanh_c[k] = t
+        h[k] = o[k] * t
+
+
+@njit(**_KERNEL)
 def _rnn_step(pre, hh, bias, h, out, hprev, row, size, relu, save):
     for j in range(size):
         r = row + j
@@ -220,10 +237,8 @@ def _lstm_step(pre, hh, bias, h, c, out, hprev, cprev, tanh_c, row, size, save):
         i, f, g, o = gates[:H], gates[H : 2 * H], gates[2 * H : 3 * H], gates[3 * H :]
         c_j, y = c[j], out[r]
         tc = tanh_c[r] if save else hh_j[:H]  # hh_j is spent: scratch
-        for k in range(H):
-            c_j[k] = f[k] * c_j[k] + i[k] * g[k]
-            tc[k] = _tanh(c_j[k])
-            y[k] = o[k] * tc[k]
+        _cell_update(c_j, f, i, g)
+        _tanh_and_gate(y, tc, c_j, o)
         h[j] = y
 
 
