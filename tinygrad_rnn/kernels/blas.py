@@ -16,6 +16,10 @@ under ``NUMBA_DISABLE_JIT=1``, it is ``np.matmul``; in compiled code it is
 one GEMM. ``AVAILABLE`` says whether the library was found; where it is not
 (numpy from another source, another platform), callers keep their loops in
 Python.
+
+When editing this file: numba's on-disk cache is keyed on the file of each
+cached function, not on what it calls, so the loops in recurrent.py keep
+their old copy of this code until ``kernels/__pycache__/*.nb[ic]`` is deleted.
 """
 
 from __future__ import annotations
