@@ -317,9 +317,9 @@ def _gru_backward_step(gates, hprev, hn, grad, dh, through_w_hh, pending, dpre_x
 
 def steps(batch_sizes: np.ndarray, reverse: bool) -> tuple[np.ndarray, np.ndarray]:
     """(first rows, row counts) of the steps, in the order the recurrence walks them."""
-    starts = np.concatenate([[0], np.cumsum(batch_sizes)[:-1]]).astype(np.int64)
-    sizes = np.asarray(batch_sizes, np.int64)
-    return (starts[::-1].copy(), sizes[::-1].copy()) if reverse else (starts, sizes.copy())
+    sizes = np.array(batch_sizes, np.int64)
+    starts = np.cumsum(sizes) - sizes
+    return (np.ascontiguousarray(starts[::-1]), np.ascontiguousarray(sizes[::-1])) if reverse else (starts, sizes)
 
 
 # The time loops: compiled when numba can reach BLAS, plain Python (the same code) otherwise.
