@@ -23,7 +23,7 @@ only ever seen sentences begin after an <eos>) — a sensible sentence and a nea
 sounds alike or uses the same words in a senseless order — and writes new sentences,
 one word at a time, until it samples <eos>.
 
-Run: python examples/word_lm.py                           (the full 13 epochs: hours)
+Run: python examples/word_lm.py                           (the full 13 epochs: about 70 minutes on one core)
      python examples/word_lm.py --epochs 1 --max-batches 300   (a short run)
      python examples/word_lm.py --quick                    (seconds; a smoke test)
 """
