@@ -63,7 +63,7 @@ AVAILABLE = _load()
 
 
 def matmul_into(a, b, out):
-    """out = a @ b, all 2-D with contiguous rows (row slices of C arrays are fine)."""
+    """out = a @ b, all 2-D, each row contiguous (C arrays and their row slices)."""
     np.matmul(a, b, out=out)
 
 
