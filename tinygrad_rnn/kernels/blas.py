@@ -2,7 +2,7 @@
 
 numba compiles ``np.dot`` to a BLAS call only when SciPy is installed, and
 SciPy is not a dependency. But numpy's wheels carry OpenBLAS as a shared
-library (``numpy.libs/libscipy_openblas64_*.so``, 64-bit integers, every
+library (``numpy.libs/libscipy_openblas64_*`` on Linux, 64-bit integers, every
 symbol named ``scipy_..._64_``), and the CBLAS functions in it are exported.
 We load that library into LLVM's symbol table and declare ``cblas_sgemm`` and
 ``cblas_dgemm`` as external functions: compiled code then calls BLAS by
@@ -38,8 +38,10 @@ _SYMBOLS = {"float32": "scipy_cblas_sgemm64_", "float64": "scipy_cblas_dgemm64_"
 
 def _find_library() -> str | None:
     """The path of numpy's OpenBLAS if it exports the 64-bit CBLAS GEMMs, else None."""
-    libs = os.path.join(os.path.dirname(os.path.dirname(np.__file__)), "numpy.libs")
-    for path in sorted(glob.glob(os.path.join(libs, "libscipy_openblas64_*"))):
+    package = os.path.dirname(np.__file__)
+    folders = (os.path.join(os.path.dirname(package), "numpy.libs"),  # Linux and Windows wheels
+               os.path.join(package, ".dylibs"))  # macOS wheels
+    for path in sorted(p for folder in folders for p in glob.glob(os.path.join(folder, "libscipy_openblas64_*"))):
         try:
             library = ctypes.CDLL(path)
         except OSError:
