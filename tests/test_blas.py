@@ -40,3 +40,18 @@ def test_compiled_gemm_equals_numpy(m, k, n, skip, dtype, seed):
     compiled_matmul_into(a, b, out[skip:])
     np.testing.assert_allclose(out[skip:], a @ b, rtol=1e-5 if dtype == np.float32 else 1e-12, atol=1e-6)
     assert np.isnan(out[:skip]).all(), "rows outside the slice were written"
+
+
+@pytest.mark.skipif(not blas.AVAILABLE, reason="numpy's OpenBLAS was not found")
+def test_compiled_gemm_refuses_rows_that_are_not_contiguous():
+    a, b = np.ones((3, 5)), np.ones((3, 5))
+    with pytest.raises(ValueError, match="matmul_into: every row must be contiguous"):
+        compiled_matmul_into(a, b.T, np.empty((3, 3)))
+
+
+@pytest.mark.skipif(not blas.AVAILABLE, reason="numpy's OpenBLAS was not found")
+def test_compiled_gemm_refuses_shapes_that_do_not_fit():
+    with pytest.raises(ValueError, match="matmul_into: shapes do not fit"):
+        compiled_matmul_into(np.ones((3, 4)), np.ones((5, 2)), np.empty((3, 2)))
+    with pytest.raises(ValueError, match="matmul_into: shapes do not fit"):
+        compiled_matmul_into(np.ones((3, 4)), np.ones((4, 2)), np.empty((2, 2)))

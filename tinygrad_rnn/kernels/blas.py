@@ -9,7 +9,7 @@ We load that library into LLVM's symbol table and declare ``cblas_sgemm`` and
 symbol name, with no Python in between, and numba can cache such code (a
 ctypes function pointer would be an address baked into the code, which it
 refuses to cache). It is the same library instance numpy uses, so the thread
-settings are shared and the results are the bits ``np.matmul`` gives.
+settings are shared.
 
 ``matmul_into(a, b, out)`` is the one entry point. Called from Python, or
 under ``NUMBA_DISABLE_JIT=1``, it is ``np.matmul``; in compiled code it is
@@ -82,7 +82,10 @@ def _data_pointer(typingctx, array):
 @register_jitable
 def _row_stride(array):
     """The distance between rows in elements; for one row, numpy may report any stride,
-    and BLAS wants at least the row length."""
+    and BLAS wants at least the row length. Rows must be contiguous: BLAS cannot be told
+    otherwise, and would read the wrong elements."""
+    if array.shape[1] > 1 and array.strides[1] != array.itemsize:
+        raise ValueError("matmul_into: every row must be contiguous (a C array or a row slice of one)")
     if array.shape[0] == 1:
         return array.shape[1]
     return array.strides[0] // array.itemsize
@@ -104,8 +107,10 @@ def _compiled_matmul_into(a, b, out):
     one, zero = scalar(1), scalar(0)
 
     def impl(a, b, out):
-        m, k = a.shape
-        gemm(_ROW_MAJOR, _NO_TRANSPOSE, _NO_TRANSPOSE, m, b.shape[1], k,
+        (m, k), n = a.shape, b.shape[1]
+        if b.shape[0] != k or out.shape[0] != m or out.shape[1] != n:
+            raise ValueError("matmul_into: shapes do not fit out (m, n) = a (m, k) @ b (k, n)")
+        gemm(_ROW_MAJOR, _NO_TRANSPOSE, _NO_TRANSPOSE, m, n, k,
              one, _data_pointer(a), _row_stride(a), _data_pointer(b), _row_stride(b),
              zero, _data_pointer(out), _row_stride(out))
 
