@@ -185,8 +185,7 @@ def _cell_update(c, f, i, g):
 
 @njit(**_KERNEL)
 def _tanh_and_gate(h, tanh_c, c, o):
-    """tanh_c = tanh(c); h = o * tanh_c, 1-D. (Two small loops over fewer arrays each ran
-    the LSTM's forward kernel 10% faster at M than one loop over all seven.)"""
+    """tanh_c = tanh(c); h = o * tanh_c, 1-D."""
     for k in range(c.shape[0]):
         t = _tanh(c[k])
         tanh_c[k] = t
