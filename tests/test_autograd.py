@@ -145,7 +145,7 @@ def test_backward_releases_intermediate_tensors_and_saved_arrays():
     hidden = x * 2.0
     root = (hidden * hidden).sum()
     mul = root._node.parents[0]._node  # the Mul node, holding what it saved for backward
-    refs = [weakref.ref(hidden), weakref.ref(mul.a), weakref.ref(mul)]
+    refs = [weakref.ref(hidden), weakref.ref(mul.inputs[0]), weakref.ref(mul)]
     del hidden, mul
     gc.collect()
     assert all(ref() is not None for ref in refs)  # the graph holds them until backward

@@ -5,7 +5,7 @@ directory, after ``tg.manual_seed(0)`` and ``np.random.seed(0)``: a page reads
 like one script. Each block is its own test, named ``page.md:line``; asking
 for one block runs the blocks above it first.
 
-A block fenced as ```` ```python title="tinygrad_rnn/autograd.py" ```` quotes
+A block fenced as ```` ```python title="tinygrad_rnn/autograd/__init__.py" ```` quotes
 that file instead of running: every line of it must occur in the file, in
 that order (a line ``...`` stands for lines left out), so a quote cannot
 drift from the code either. A block that needs an optional package which is
@@ -126,6 +126,6 @@ def test_the_docs_have_snippets_to_run():
 
 
 def test_a_quote_that_drifted_from_the_code_fails():
-    check_quote("tinygrad_rnn/autograd.py", "class Function:\n    ...\n    def backward(self, grad):\n")
+    check_quote("tinygrad_rnn/autograd/__init__.py", "class Function:\n    ...\n    def backward(self, grad):\n")
     with pytest.raises(AssertionError, match="'return 42' is not in the file"):
-        check_quote("tinygrad_rnn/autograd.py", "class Function:\n    return 42\n")
+        check_quote("tinygrad_rnn/autograd/__init__.py", "class Function:\n    return 42\n")

@@ -84,13 +84,13 @@ def test_bad_input_names_the_op_and_shapes(name):
 
 def test_backward_of_a_non_scalar_needs_a_gradient():
     y = t(3, requires_grad=True) * 2
-    with pytest.raises(RuntimeError, match=r"backward: grad can be left out only .*shape \(3,\)"):
+    with pytest.raises(RuntimeError, match=r"backward: a gradient can be left out only .*shape \(3,\)"):
         y.backward()
 
 
 def test_backward_with_a_gradient_of_the_wrong_shape():
     y = t(3, requires_grad=True) * 2
-    with pytest.raises(ValueError, match=r"backward: grad has shape \(2,\) but the output has shape \(3,\)"):
+    with pytest.raises(ValueError, match=r"backward: the gradient has shape \(2,\) but the output has shape \(3,\)"):
         y.backward(np.ones(2))
 
 

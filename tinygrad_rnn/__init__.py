@@ -5,7 +5,7 @@ from .autograd import Function, enable_grad, is_grad_enabled, no_grad
 from .anomaly import AnomalyError, detect_anomaly, is_anomaly_enabled, set_detect_anomaly
 from .creation import (arange, cat, full, ones, ones_like, rand, randn, stack, tensor, where,
                        zeros, zeros_like)
-from .gradcheck import GradcheckError, gradcheck
+from .gradcheck import GradcheckError, gradcheck, gradgradcheck
 from .io import load, save
 from .rng import manual_seed
 from . import functional, nn, optim, viz  # noqa: E402  (they build on the names above)
@@ -13,8 +13,8 @@ from . import functional, nn, optim, viz  # noqa: E402  (they build on the names
 float32, float64, int64 = "float32", "float64", "int64"
 
 __all__ = [
-    "AnomalyError", "Function", "GradcheckError", "Tensor", "functional", "nn", "optim", "arange", "cat",
-    "detect_anomaly", "enable_grad", "float32", "float64", "full", "gradcheck", "int64", "is_anomaly_enabled",
+    "AnomalyError", "Function", "GradcheckError", "Tensor", "autograd", "functional", "nn", "optim", "arange", "cat",
+    "detect_anomaly", "enable_grad", "float32", "float64", "full", "gradcheck", "gradgradcheck", "int64", "is_anomaly_enabled",
     "is_grad_enabled", "load", "manual_seed", "no_grad", "ones", "ones_like", "rand", "randn", "save",
     "set_detect_anomaly", "stack", "tensor", "viz", "where", "zeros", "zeros_like",
 ]

@@ -147,7 +147,8 @@ def check_backward(node, grad, input_grads: tuple) -> None:
 
 
 def _values(grad):
-    return getattr(grad, "values", grad)  # a SliceGrad carries its values
+    grad = getattr(grad, "values", grad)  # a SliceGrad carries its values
+    return getattr(grad, "data", grad)  # a recorded backward passes Tensors
 
 
 def _raise(node, phase: str, kind: str, shape: tuple, what: str):

@@ -5,13 +5,18 @@ fixed random v, so one backward gives v^T J; a wrong Jacobian shows up for
 almost every v. Full mode then compares every element of dL/dinput with
 (L(x + eps) - L(x - eps)) / 2eps; fast mode compares one random directional
 derivative per input instead (one backward, two forwards per input).
+
+gradgradcheck does the same one level up: the gradient v^T J, computed with
+create_graph=True, is itself a function of the inputs and of v, and
+gradcheck compares its recorded backward with finite differences of it.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from .autograd import no_grad
+from . import autograd
+from .autograd import enable_grad, no_grad
 from .tensor import Tensor
 
 
@@ -66,6 +71,50 @@ def gradcheck(fn, inputs, eps: float = 1e-6, atol: float = 1e-5, rtol: float = 1
     finally:
         for i, grad in zip(checked, earlier_grads):
             inputs[i].grad = grad
+
+
+def gradgradcheck(fn, inputs, grad_outputs=None, eps: float = 1e-6, atol: float = 1e-5, rtol: float = 1e-3,
+                  fast_mode: bool = False, seed: int = 0) -> bool:
+    """Compare second derivatives of ``fn(*inputs)`` with finite differences of its gradient.
+
+    ``inputs`` as for ``gradcheck``. ``grad_outputs``: the v of v^T J, one
+    tensor per output that has a graph; random float64 when left out. The
+    function checked is ``(inputs, v) -> v^T J`` (its backward is the
+    recorded backward of ``fn``'s gradient), elementwise or, in
+    ``fast_mode``, along one random direction per input. Returns True, or
+    raises GradcheckError naming the input (v's come after ``inputs``).
+    """
+    inputs = [inputs] if isinstance(inputs, Tensor) else list(inputs)
+    inputs = [_as_float64_leaf(t) for t in inputs]
+    count = len(inputs)
+
+    def differentiable_outputs(xs):
+        return [out for out in _outputs(fn(*xs)) if out.requires_grad]
+
+    with enable_grad():
+        outputs = differentiable_outputs(inputs)
+    if grad_outputs is None:
+        random = np.random.default_rng(seed)
+        grad_outputs = [Tensor(random.standard_normal(out.shape), requires_grad=True) for out in outputs]
+    else:
+        grad_outputs = [_as_float64_leaf(Tensor(v) if not isinstance(v, Tensor) else v)
+                        for v in ([grad_outputs] if isinstance(grad_outputs, Tensor) else grad_outputs)]
+        for v in grad_outputs:
+            v.requires_grad = True
+    if not outputs:
+        raise ValueError("gradgradcheck: no output of fn depends on an input that requires grad")
+    if [v.shape for v in grad_outputs] != [out.shape for out in outputs]:
+        raise ValueError(f"gradgradcheck: grad_outputs have shapes {[v.shape for v in grad_outputs]} but the "
+                         f"outputs with a graph have shapes {[out.shape for out in outputs]}")
+
+    @enable_grad()  # gradcheck evaluates under no_grad; the gradient needs its graph
+    def first_derivatives(*args):
+        xs, vs = args[:count], args[count:]
+        wanted = [x for x in xs if isinstance(x, Tensor) and x.requires_grad]
+        grads = autograd.grad(differentiable_outputs(xs), wanted, vs, create_graph=True, allow_unused=True)
+        return tuple(g for g in grads if g is not None)
+
+    return gradcheck(first_derivatives, [*inputs, *grad_outputs], eps, atol, rtol, fast_mode, seed)
 
 
 def _gradcheck(fn, inputs, checked, eps, atol, rtol, fast_mode, seed) -> bool:

@@ -110,13 +110,18 @@ class Tensor:
         self._retains_grad = True
         return self
 
-    def backward(self, grad=None, retain_graph: bool = False) -> None:
+    def backward(self, gradient=None, retain_graph: bool | None = None, create_graph: bool = False,
+                 inputs=None) -> None:
         """Accumulate d(self)/d(leaf) into ``.grad`` of every leaf behind self.
 
-        ``grad`` (same shape as self) is required unless self has one element.
-        The graph is freed afterwards unless ``retain_graph=True``.
+        ``gradient`` (same shape as self) is required unless self has one
+        element. ``inputs``: accumulate into these tensors' ``.grad`` only.
+        The graph is freed afterwards unless ``retain_graph`` (default:
+        ``create_graph``). ``create_graph=True`` records the backward pass
+        itself; ``.grad`` still holds plain ndarrays, so for gradients with
+        a graph use ``tg.autograd.grad(..., create_graph=True)``.
         """
-        autograd.backward(self, grad, retain_graph)
+        autograd.backward(self, None if gradient is None else [gradient], retain_graph, create_graph, inputs)
 
     def detach(self) -> Tensor:
         """The same data, cut from the graph."""
@@ -308,6 +313,13 @@ class Tensor:
         return ops.Clamp.apply(self, low=min, high=max)
 
     clip = clamp
+
+    def where(self, condition, other) -> Tensor:
+        """``self`` where ``condition`` (a bool tensor or array) holds, else ``other``; all broadcast."""
+        condition = np.asarray(condition.data if isinstance(condition, Tensor) else condition)
+        if condition.dtype != bool:
+            raise TypeError(f"where: condition must be bool, got dtype {condition.dtype} (shape {condition.shape})")
+        return ops.Where.apply(self, self._lift(other), condition=condition)
 
     def float(self) -> Tensor:
         return self.to(np.float32)

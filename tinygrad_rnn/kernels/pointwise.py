@@ -1,4 +1,8 @@
-"""Elementwise kernels where numpy would need several passes or temporaries."""
+"""Elementwise kernels for the stable forms that branch on each element's sign.
+
+numpy would compute both branches for every element (and warn on the one that
+overflows); a compiled loop computes only the one that cannot.
+"""
 
 import numpy as np
 from numba import njit
@@ -16,12 +20,6 @@ def _sigmoid(x, out):
 
 
 @njit(cache=True)
-def _sigmoid_backward(grad, y, out):
-    for i in range(y.size):
-        out[i] = grad[i] * y[i] * (1 - y[i])
-
-
-@njit(cache=True)
 def _log_sigmoid(x, out):
     for i in range(x.size):
         v = x[i]
@@ -29,32 +27,10 @@ def _log_sigmoid(x, out):
         out[i] = min(v, 0) - np.log1p(np.exp(-abs(v)))
 
 
-@njit(cache=True)
-def _log_sigmoid_backward(grad, x, out):
-    for i in range(x.size):
-        v = x[i]
-        # d/dv log(sigmoid(v)) = sigmoid(-v), in the branch whose exp cannot overflow
-        if v >= 0:
-            e = np.exp(-v)
-            out[i] = grad[i] * e / (1 + e)
-        else:
-            out[i] = grad[i] / (1 + np.exp(v))
-
-
-@njit(cache=True)
-def _tanh_backward(grad, y, out):
-    for i in range(y.size):
-        out[i] = grad[i] * (1 - y[i] * y[i])
-
-
-def _flat(x: np.ndarray, dtype) -> np.ndarray:
-    return np.ascontiguousarray(x, dtype=dtype).reshape(-1)
-
-
-def _map(kernel, first: np.ndarray, *others: np.ndarray) -> np.ndarray:
-    """Run ``kernel`` over arrays of one shape, in the dtype of ``first``."""
-    out = np.empty(first.shape, first.dtype)
-    kernel(*(_flat(a, first.dtype) for a in (first, *others)), out.reshape(-1))
+def _map(kernel, x: np.ndarray) -> np.ndarray:
+    """Run ``kernel`` over every element of ``x``, into a new array of its shape and dtype."""
+    out = np.empty(x.shape, x.dtype)
+    kernel(np.ascontiguousarray(x).reshape(-1), out.reshape(-1))
     return out
 
 
@@ -63,21 +39,6 @@ def sigmoid(x):
     return _map(_sigmoid, x)
 
 
-def sigmoid_backward(grad, y):
-    """grad * y * (1 - y), given y = sigmoid(x)."""
-    return _map(_sigmoid_backward, grad, y)
-
-
-def tanh_backward(grad, y):
-    """grad * (1 - y**2), given y = tanh(x)."""
-    return _map(_tanh_backward, grad, y)
-
-
 def log_sigmoid(x):
     """log(sigmoid(x)) = min(x, 0) - log1p(exp(-|x|)), finite for any finite x."""
     return _map(_log_sigmoid, x)
-
-
-def log_sigmoid_backward(grad, x):
-    """grad * sigmoid(-x), the gradient of log(sigmoid(x))."""
-    return _map(_log_sigmoid_backward, grad, x)

@@ -8,15 +8,16 @@ fails it.
 from .checks import normalize_dim, normalize_dims, plain_index
 from .embedding import Embedding
 from .linalg import Matmul
-from .movement import Cat, Expand, GetItem, Permute, Reshape, Stack
+from .movement import Cat, Expand, GetItem, IndexPut, Permute, Reshape, Stack
 from .nnops import LogSoftmax, Softmax
-from .pointwise import Add, Cast, Clamp, Div, Exp, Log, Mul, Neg, Pow, Relu, Sigmoid, Sub, Tanh, Where
+from .pointwise import (Add, Cast, Clamp, Div, Exp, Log, LogSigmoid, Mul, Neg, Pow, Relu, Sigmoid, Sub, Tanh,
+                        Where)
 from .recurrent import GRUSequence, LSTMSequence, RNNSequence
 from .reduce import LogSumExp, Max, Mean, Sum
 
 __all__ = [
-    "Add", "Cast", "Cat", "Clamp", "Div", "Embedding", "Exp", "Expand", "GetItem", "GRUSequence", "Log",
-    "LogSoftmax", "LogSumExp", "LSTMSequence", "Matmul", "Max", "Mean", "Mul", "Neg", "Permute", "Pow",
+    "Add", "Cast", "Cat", "Clamp", "Div", "Embedding", "Exp", "Expand", "GetItem", "GRUSequence", "IndexPut",
+    "Log", "LogSigmoid", "LogSoftmax", "LogSumExp", "LSTMSequence", "Matmul", "Max", "Mean", "Mul", "Neg", "Permute", "Pow",
     "Relu", "Reshape", "RNNSequence", "Sigmoid", "Softmax", "Stack", "Sub", "Sum", "Tanh", "Where",
     "normalize_dim", "normalize_dims", "plain_index",
 ]

@@ -2,7 +2,8 @@
 
 import numpy as np
 
-from ..autograd import Function
+from ..autograd import Function, SliceGrad
+from . import xp
 
 
 class Embedding(Function):
@@ -38,15 +39,7 @@ class Embedding(Function):
         return weight[indices]
 
     def backward(self, grad):
-        grad = grad.reshape(self.indices.size, self.weight_shape[1])
-        grad_weight = np.zeros(self.weight_shape, grad.dtype)
-        if self.indices.size:
-            # Sort so equal indices are adjacent, then sum each run at once:
-            # several times faster than np.add.at when indices repeat a lot.
-            order = np.argsort(self.indices, kind="stable")
-            rows = self.indices[order]
-            starts = np.flatnonzero(np.r_[True, rows[1:] != rows[:-1]])
-            grad_weight[rows[starts]] = np.add.reduceat(grad[order], starts, axis=0)
+        rows = grad.reshape(self.indices.size, self.weight_shape[1])
         if self.padding_idx is not None:
-            grad_weight[self.padding_idx] = 0
-        return grad_weight
+            rows = xp.where((self.indices == self.padding_idx)[:, None], 0, rows)
+        return SliceGrad(self.indices, rows, unique=False)  # rows picked twice add up

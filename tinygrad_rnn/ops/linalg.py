@@ -1,8 +1,7 @@
 """Matrix product of (batched) matrices; batch dims broadcast."""
 
-import numpy as np
-
 from ..autograd import Function
+from . import xp
 
 
 class Matmul(Function):
@@ -12,10 +11,10 @@ class Matmul(Function):
                 f"matmul: shapes {a.shape} and {b.shape} do not fit: "
                 "need a (..., n, k) @ (..., k, m)"
             )
-        self.a, self.b = a, b
         return a @ b
 
     def backward(self, grad):
-        da = grad @ np.swapaxes(self.b, -1, -2) if self.needs_input_grad[0] else None
-        db = np.swapaxes(self.a, -1, -2) @ grad if self.needs_input_grad[1] else None
+        a, b = self.inputs
+        da = grad @ xp.swapaxes(b, -1, -2) if self.needs_input_grad[0] else None
+        db = xp.swapaxes(a, -1, -2) @ grad if self.needs_input_grad[1] else None
         return da, db

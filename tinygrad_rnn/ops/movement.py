@@ -2,7 +2,8 @@
 
 import numpy as np
 
-from ..autograd import Function, SliceGrad
+from ..autograd import Function, SliceGrad, scatter_add
+from . import xp
 from .checks import normalize_dim
 
 
@@ -24,7 +25,7 @@ class Permute(Function):
         return x.transpose(dims)
 
     def backward(self, grad):
-        return grad.transpose(self.inverse)
+        return xp.transpose(grad, self.inverse)
 
 
 class Expand(Function):
@@ -54,6 +55,24 @@ class GetItem(Function):
         return SliceGrad(self.index, grad, unique=not _is_advanced(self.index))
 
 
+class IndexPut(Function):
+    """Zeros of ``shape`` with ``values`` added at ``index``: the gradient of ``x[index]``.
+
+    A selection's backward is this scatter, and the scatter's backward is the
+    selection again: the tape records it when it differentiates a gradient.
+    ``unique`` says no element is picked twice (else repeated picks add up).
+    """
+
+    def forward(self, values, shape, index, unique=False):
+        self.index = index
+        out = np.zeros(shape, values.dtype)
+        scatter_add(out, index, values, unique)
+        return out
+
+    def backward(self, grad):
+        return grad[self.index]
+
+
 class Cat(Function):
     """Join tensors along an existing dim."""
 
@@ -66,7 +85,7 @@ class Cat(Function):
         return np.concatenate(xs, axis=self.dim)
 
     def backward(self, grad):
-        return tuple(np.split(grad, self.bounds, axis=self.dim))
+        return xp.split(grad, self.bounds, self.dim)
 
 
 class Stack(Function):
@@ -80,7 +99,7 @@ class Stack(Function):
         return np.stack(xs, axis=self.dim)
 
     def backward(self, grad):
-        return tuple(np.moveaxis(grad, self.dim, 0))
+        return xp.unstack(grad, self.dim)
 
 
 def _check_same_shape_except(op, xs, dim):

@@ -3,6 +3,7 @@
 import numpy as np
 
 from ..autograd import Function
+from . import xp
 from .checks import normalize_dim
 
 
@@ -12,12 +13,11 @@ class Softmax(Function):
     def forward(self, x, dim):
         self.dim = normalize_dim(self.name, dim, x.ndim)
         e = np.exp(x - x.max(axis=self.dim, keepdims=True))
-        self.y = e / e.sum(axis=self.dim, keepdims=True)
-        return self.y
+        return e / e.sum(axis=self.dim, keepdims=True)
 
     def backward(self, grad):
-        y = self.y
-        return y * (grad - (grad * y).sum(axis=self.dim, keepdims=True))
+        y = self.output
+        return y * (grad - xp.sum(grad * y, self.dim, keepdims=True))
 
 
 class LogSoftmax(Function):
@@ -26,8 +26,7 @@ class LogSoftmax(Function):
     def forward(self, x, dim):
         self.dim = normalize_dim(self.name, dim, x.ndim)
         shifted = x - x.max(axis=self.dim, keepdims=True)
-        self.y = shifted - np.log(np.exp(shifted).sum(axis=self.dim, keepdims=True))
-        return self.y
+        return shifted - np.log(np.exp(shifted).sum(axis=self.dim, keepdims=True))
 
     def backward(self, grad):
-        return grad - np.exp(self.y) * grad.sum(axis=self.dim, keepdims=True)
+        return grad - xp.exp(self.output) * xp.sum(grad, self.dim, keepdims=True)

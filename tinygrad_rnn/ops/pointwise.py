@@ -4,6 +4,7 @@ import numpy as np
 
 from ..autograd import Function
 from ..kernels import pointwise as kernel
+from . import xp
 
 
 class Add(Function):
@@ -24,23 +25,23 @@ class Sub(Function):
 
 class Mul(Function):
     def forward(self, a, b):
-        self.a, self.b = a, b
         return a * b
 
     def backward(self, grad):
-        da = grad * self.b if self.needs_input_grad[0] else None
-        db = grad * self.a if self.needs_input_grad[1] else None
+        a, b = self.inputs
+        da = grad * b if self.needs_input_grad[0] else None
+        db = grad * a if self.needs_input_grad[1] else None
         return da, db
 
 
 class Div(Function):
     def forward(self, a, b):
-        self.a, self.b = a, b
         return a / b
 
     def backward(self, grad):
-        da = grad / self.b
-        db = -da * self.a / self.b if self.needs_input_grad[1] else None
+        a, b = self.inputs
+        da = grad / b
+        db = -da * a / b if self.needs_input_grad[1] else None
         return da, db
 
 
@@ -56,52 +57,50 @@ class Pow(Function):
     """x ** p for a constant number p."""
 
     def forward(self, x, exponent):
-        self.x, self.exponent = x, exponent
+        self.exponent = exponent
         return x**exponent
 
     def backward(self, grad):
-        p = self.exponent
+        (x,), p = self.inputs, self.exponent
         if p == 0:  # x**0 is constant; x**-1 would give 0 * inf = nan at x = 0
-            return np.zeros_like(grad)
-        return grad * p * self.x ** (p - 1) if p != 1 else grad
+            return xp.zeros_like(grad)
+        return grad * p * x ** (p - 1) if p != 1 else grad
 
 
 class Exp(Function):
     def forward(self, x):
-        self.y = np.exp(x)
-        return self.y
+        return np.exp(x)
 
     def backward(self, grad):
-        return grad * self.y
+        return grad * self.output
 
 
 class Log(Function):
     def forward(self, x):
-        self.x = x
         return np.log(x)
 
     def backward(self, grad):
-        return grad / self.x
+        return grad / self.inputs[0]
 
 
 class Tanh(Function):
     def forward(self, x):
-        self.y = np.tanh(x)
-        return self.y
+        return np.tanh(x)
 
     def backward(self, grad):
-        return kernel.tanh_backward(grad, self.y)
+        y = self.output
+        return grad * (1 - y * y)
 
 
 class Sigmoid(Function):
     def forward(self, x):
         if x.dtype.kind != "f":  # as np.tanh does: integers give float64, not truncated zeros
             x = x.astype(np.float64)
-        self.y = kernel.sigmoid(x)
-        return self.y
+        return kernel.sigmoid(x)
 
     def backward(self, grad):
-        return kernel.sigmoid_backward(grad, self.y)
+        y = self.output
+        return grad * y * (1 - y)
 
 
 class LogSigmoid(Function):
@@ -110,11 +109,10 @@ class LogSigmoid(Function):
     def forward(self, x):
         if x.dtype.kind != "f":
             x = x.astype(np.float64)
-        self.x = x
         return kernel.log_sigmoid(x)
 
     def backward(self, grad):
-        return kernel.log_sigmoid_backward(grad, self.x)
+        return grad * xp.sigmoid(-self.inputs[0])  # d/dx log(sigmoid(x)) = sigmoid(-x)
 
 
 class Relu(Function):
@@ -123,7 +121,7 @@ class Relu(Function):
         return np.where(self.positive, x, 0).astype(x.dtype, copy=False)
 
     def backward(self, grad):
-        return np.where(self.positive, grad, 0).astype(grad.dtype, copy=False)
+        return xp.where(self.positive, grad, 0)
 
 
 class Clamp(Function):
@@ -140,7 +138,7 @@ class Clamp(Function):
         return np.clip(x, low, high).astype(x.dtype, copy=False)
 
     def backward(self, grad):
-        return np.where(self.inside, grad, 0).astype(grad.dtype, copy=False)
+        return xp.where(self.inside, grad, 0)
 
 
 class Where(Function):
@@ -151,9 +149,8 @@ class Where(Function):
         return np.where(self.condition, a, b)
 
     def backward(self, grad):
-        zero = np.zeros((), grad.dtype)
-        da = np.where(self.condition, grad, zero) if self.needs_input_grad[0] else None
-        db = np.where(self.condition, zero, grad) if self.needs_input_grad[1] else None
+        da = xp.where(self.condition, grad, 0) if self.needs_input_grad[0] else None
+        db = xp.where(self.condition, 0, grad) if self.needs_input_grad[1] else None
         return da, db
 
 
@@ -163,4 +160,4 @@ class Cast(Function):
         return x.astype(dtype)
 
     def backward(self, grad):
-        return grad.astype(self.input_dtype)
+        return xp.astype(grad, self.input_dtype)

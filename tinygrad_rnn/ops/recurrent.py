@@ -28,6 +28,14 @@ class _Sequence(Function):
 
     gates = 1  # G: weight rows per hidden unit
     states = 1  # h0, or h0 and c0
+    layer = "RNN"
+
+    def recording(self, output):
+        """The hand-written BPTT runs on ndarrays only: it cannot record itself."""
+        raise RuntimeError(
+            f"{self.name}: backward with create_graph=True (a derivative of a gradient) is not "
+            f"supported through the fused {self.layer}; build the layer with fused=False"
+        )
 
     def _unpack(self, arrays, batch_sizes):
         """(x, states, w_ih, w_hh, b_ih, b_hh) after checking every shape; biases may be None."""
@@ -105,7 +113,7 @@ class RNNSequence(_Sequence):
 class LSTMSequence(_Sequence):
     """LSTM over a packed sequence (gates i, f, g, o). Returns [outputs; h_n; c_n]."""
 
-    gates, states = 4, 2
+    gates, states, layer = 4, 2, "LSTM"
 
     def forward(self, *arrays, batch_sizes, reverse=False):
         x, (h0, c0), w_ih, w_hh, b_ih, b_hh = self._unpack(arrays, batch_sizes)
@@ -124,7 +132,7 @@ class LSTMSequence(_Sequence):
 class GRUSequence(_Sequence):
     """GRU over a packed sequence (gates r, z, n). Returns [outputs; h_n]."""
 
-    gates = 3
+    gates, layer = 3, "GRU"
 
     def forward(self, *arrays, batch_sizes, reverse=False):
         x, (h0,), w_ih, w_hh, b_ih, b_hh = self._unpack(arrays, batch_sizes)

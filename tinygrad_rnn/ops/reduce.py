@@ -3,6 +3,7 @@
 import numpy as np
 
 from ..autograd import Function
+from . import xp
 from .checks import normalize_dims
 
 
@@ -17,7 +18,7 @@ class _Reduction(Function):
 
     def _with_kept_dims(self, grad):
         """``grad`` reshaped as if the reduction had kept its dims, ready to broadcast."""
-        return grad if self.keepdim else np.expand_dims(grad, self.axes)
+        return grad if self.keepdim else xp.expand_dims(grad, self.axes)
 
 
 class Sum(_Reduction):
@@ -25,7 +26,7 @@ class Sum(_Reduction):
         return np.asarray(x.sum(axis=self._axes(x, dim, keepdim), keepdims=keepdim))
 
     def backward(self, grad):
-        return np.broadcast_to(self._with_kept_dims(grad), self.input_shape)
+        return xp.broadcast_to(self._with_kept_dims(grad), self.input_shape)
 
 
 class Mean(_Reduction):
@@ -37,7 +38,7 @@ class Mean(_Reduction):
         return np.asarray(x.mean(axis=axes, keepdims=keepdim))
 
     def backward(self, grad):
-        return np.broadcast_to(self._with_kept_dims(grad) / self.count, self.input_shape)
+        return xp.broadcast_to(self._with_kept_dims(grad) / self.count, self.input_shape)
 
 
 class Max(_Reduction):
@@ -65,8 +66,8 @@ class LogSumExp(_Reduction):
         top = np.where(np.isfinite(top), top, 0)  # all -inf: exp(-inf - 0) = 0, log 0 = -inf
         with np.errstate(divide="ignore"):
             out = np.log(np.exp(x - top).sum(axis=axes, keepdims=True)) + top
-        self.x, self.out = x, out
         return out if keepdim else np.squeeze(out, axis=axes)
 
     def backward(self, grad):
-        return self._with_kept_dims(grad) * np.exp(self.x - self.out)
+        (x,), out = self.inputs, self._with_kept_dims(self.output)
+        return self._with_kept_dims(grad) * xp.exp(x - out)  # softmax(x): d logsumexp / dx

@@ -1,0 +1,430 @@
+"""The tape: primitives record themselves, backward() replays them in reverse.
+
+Every differentiable primitive is a subclass of Function with a forward on
+plain ndarrays and a backward that maps the gradient of the output to the
+gradients of the inputs (a vector-Jacobian product). Applying one records a
+node on the output tensor: the Function instance itself, holding its inputs,
+its output and whatever else it saved. backward() walks those nodes in
+reverse topological order with an explicit stack (no recursion, so
+100,000-step sequences work), sums the gradients of tensors used more than
+once, undoes broadcasting in one place, and then frees the graph.
+
+Each backward rule is written once, with operators and the functions of
+ops/xp.py, which take ndarrays and Tensors alike. An ordinary backward runs
+the rules on ndarrays. With ``create_graph=True`` it runs the same rules on
+the tensors themselves, so every step of the backward pass is recorded too,
+and the gradient can be differentiated again: Hessian-vector products,
+gradient penalties, grad of grad (``grad`` below, and autograd/functional.py).
+"""
+
+from __future__ import annotations
+
+import copy
+import functools
+
+import numpy as np
+
+from ..tensor import Tensor
+
+_grad_enabled = True
+_anomaly_enabled = False  # switched by anomaly.detect_anomaly(); off, it costs one test per op
+_step = None  # the time step being recorded, set by viz.step(t); each node keeps it for drawing
+
+
+class Function:
+    """A primitive: ``forward(*arrays, **params) -> array`` and ``backward(grad)``.
+
+    ``backward`` returns one gradient per tensor input (a bare one when there
+    is one input), shaped like the forward's output broadcast, or None where
+    an input needs none; ``needs_input_grad`` tells which are wanted. It
+    reads the forward's inputs from ``self.inputs`` and its result from
+    ``self.output``: ndarrays in an ordinary backward, the Tensors themselves
+    when the backward is being recorded (see ``recording``), so the rule
+    must use only operators and the functions of ops/xp.py on them. Anything
+    else ``forward`` saves on ``self`` is a constant of the rule (a mask, a
+    shape). ``needs_input_grad`` is set before ``forward`` runs, and stays
+    None when the call is not recorded (no_grad, or no input requires grad):
+    forward can then skip saving anything. Subclasses are collected in
+    ``Function.registry`` by their ``name``, so the test suite can insist
+    that each has a gradient test.
+    """
+
+    registry: dict[str, type[Function]] = {}
+    name = "function"
+    needs_input_grad: tuple | None = None
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        cls.name = cls.__name__.lower()
+        if not cls.__name__.startswith("_"):  # _Reduction and the like are shared bases, not primitives
+            Function.registry[cls.name] = cls
+
+    def forward(self, *arrays, **params):
+        raise NotImplementedError
+
+    def backward(self, grad):
+        raise NotImplementedError
+
+    def recording(self, output: Tensor) -> Function:
+        """This node with its inputs and output as Tensors, so that its backward records itself."""
+        twin = copy.copy(self)
+        twin.inputs, twin.output = self.parents, output
+        return twin
+
+    @classmethod
+    def apply(cls, *inputs: Tensor, **params) -> Tensor:
+        node = cls()
+        needs_input_grad = tuple([t._requires_grad for t in inputs]) if _grad_enabled else ()
+        requires_grad = True in needs_input_grad
+        if requires_grad:
+            node.parents = inputs
+            node.needs_input_grad = needs_input_grad
+            node.step = _step
+        arrays = tuple([t.data for t in inputs])
+        try:
+            data = node.forward(*arrays, **params)
+        except (ValueError, IndexError, TypeError) as err:
+            if str(err).startswith(cls.name + ":"):
+                raise  # already names the op
+            shapes = ", ".join(str(t.shape) for t in inputs)
+            raise type(err)(f"{cls.name}: {err} (input shapes {shapes})") from err
+        if _anomaly_enabled:
+            anomaly.check_forward(node, inputs, data)
+        out = Tensor(data)
+        if requires_grad and data.dtype.kind == "f":  # an integer result carries no gradient
+            out._requires_grad = True
+            out._node = node
+            node.inputs, node.output = arrays, out.data
+        return out
+
+
+class FreedNode:
+    """What a node becomes once backward() has released it."""
+
+    __slots__ = ("name",)
+
+    def __init__(self, name: str):
+        self.name = name
+
+
+# -- grad mode -----------------------------------------------------------------
+
+
+class _GradMode:
+    """Context manager and decorator that switches recording on or off."""
+
+    def __init__(self, enabled: bool):
+        self.enabled = enabled
+
+    def __enter__(self):
+        global _grad_enabled
+        self.previous, _grad_enabled = _grad_enabled, self.enabled
+
+    def __exit__(self, *exc_info):
+        global _grad_enabled
+        _grad_enabled = self.previous
+
+    def __call__(self, fn):
+        @functools.wraps(fn)
+        def wrapper(*args, **kwargs):
+            with _GradMode(self.enabled):
+                return fn(*args, **kwargs)
+
+        return wrapper
+
+
+def no_grad() -> _GradMode:
+    """``with no_grad():`` (or ``@no_grad()``) runs ops without recording them."""
+    return _GradMode(False)
+
+
+def enable_grad() -> _GradMode:
+    """Turns recording back on inside a ``no_grad`` block."""
+    return _GradMode(True)
+
+
+def is_grad_enabled() -> bool:
+    return _grad_enabled
+
+
+# -- gradients ---------------------------------------------------------------------
+
+
+def unbroadcast(grad, shape: tuple):
+    """Sum ``grad`` down to ``shape``: the one place broadcasting is undone.
+
+    A broadcast copies an input along new leading axes and along axes of
+    size 1, so its vector-Jacobian product sums over exactly those axes.
+    """
+    if grad.shape == shape:
+        return grad
+    leading = grad.ndim - len(shape)
+    if leading:
+        grad = xp.sum(grad, tuple(range(leading)))
+    stretched = tuple(i for i, n in enumerate(shape) if n == 1 and grad.shape[i] != 1)
+    if stretched:
+        grad = xp.sum(grad, stretched, keepdims=True)
+    return grad
+
+
+class SliceGrad:
+    """A gradient that is zero outside ``index``, as a selection's backward returns.
+
+    The tape adds ``values`` into one buffer per input instead of building a
+    zero array of the input's shape for every slice, so reading a sequence
+    step by step costs O(step), not O(sequence), per step in backward.
+    ``unique`` says no element is selected twice (plain slices and ints).
+    When the backward is recorded, ``values`` is a Tensor and the tape makes
+    it the recorded primitive IndexPut instead.
+    """
+
+    __slots__ = ("index", "values", "unique")
+
+    def __init__(self, index, values, unique: bool):
+        self.index, self.values, self.unique = index, values, unique
+
+
+def scatter_add(target: np.ndarray, index, values: np.ndarray, unique: bool) -> None:
+    """``target[index] += values``, where a repeated index adds every time."""
+    if unique:
+        target[index] += values
+    elif isinstance(index, np.ndarray) and index.ndim == 1 and index.dtype.kind in "iu":
+        # Rows picked by a list of ints (an embedding's lookups): sort so equal rows are
+        # adjacent and sum each run at once, several times faster than np.add.at.
+        order = np.argsort(index, kind="stable")
+        rows = index[order] % len(target)
+        starts = np.flatnonzero(np.r_[True, rows[1:] != rows[:-1]]) if len(rows) else rows
+        if len(rows):
+            target[rows[starts]] += np.add.reduceat(values[order], starts, axis=0)
+    else:
+        np.add.at(target, index, values)
+
+
+class _Gradients:
+    """The gradient summed so far for each tensor, until the tape reaches it.
+
+    Plain mode sums ndarrays. It adds in place only into buffers it allocated
+    (an array a backward returned may alias a saved input), and adds a
+    SliceGrad's values into a buffer instead of building a full array.
+    Recording mode sums Tensors with recorded ops, so the sum is differentiable.
+    """
+
+    def __init__(self, recording: bool):
+        self.recording = recording
+        self.totals: dict[int, object] = {}
+        self.owned: set[int] = set()  # ids whose buffer was allocated here
+
+    def add(self, tensor: Tensor, grad) -> None:
+        key = id(tensor)
+        total = self.totals.get(key)
+        if self.recording:
+            if isinstance(grad, SliceGrad):
+                grad = ops.IndexPut.apply(grad.values, shape=tensor.shape, index=grad.index,
+                                          unique=grad.unique)
+            grad = unbroadcast(grad, tensor.shape)
+            self.totals[key] = grad if total is None else total + grad
+        elif isinstance(grad, SliceGrad):
+            if total is None:
+                total = np.zeros(tensor.shape, grad.values.dtype)
+            elif key not in self.owned:
+                total = total.copy()
+            scatter_add(total, grad.index, grad.values, grad.unique)
+            self.totals[key] = total
+            self.owned.add(key)
+        else:
+            grad = unbroadcast(grad, tensor.shape)
+            if total is None:
+                self.totals[key] = grad
+            elif key in self.owned:
+                total += grad
+                self.totals[key] = total  # the same buffer; a new object only for 0-d sums, numpy scalars
+            else:
+                self.totals[key] = total + grad
+                self.owned.add(key)
+
+    def pop(self, tensor: Tensor):
+        self.owned.discard(id(tensor))
+        return self.totals.pop(id(tensor), None)
+
+
+def _topological_order(roots) -> list[Tensor]:
+    """Recorded tensors behind ``roots``, each after everything it depends on.
+
+    Depth-first with an explicit stack: an entry is visited twice, once to
+    push its parents and once, after all of them are done, to emit it.
+    """
+    order, seen = [], set()
+    stack = [(root, False) for root in reversed(roots)]
+    while stack:
+        tensor, parents_done = stack.pop()
+        if parents_done:
+            order.append(tensor)
+            continue
+        if id(tensor) in seen:
+            continue
+        seen.add(id(tensor))
+        stack.append((tensor, True))
+        node = tensor._node
+        if isinstance(node, Function):
+            stack.extend((p, False) for p in node.parents if p._node is not None)
+    return order
+
+
+def _backpropagate(roots, seeds, targets, retain_graph: bool, create_graph: bool) -> dict:
+    """Run the tape backwards from ``roots``, each seeded with d(L)/d(root) from ``seeds``.
+
+    Returns ``{id: (tensor, dL/dtensor)}`` for the tensors in ``targets``
+    (a dict by id), or, when it is None, for every leaf reached and every
+    tensor that called ``retain_grad()``. A tensor's gradient is complete
+    when the walk reaches it, since everything that used it comes before.
+    """
+    grads = _Gradients(recording=create_graph)
+    for root, seed in zip(roots, seeds):
+        grads.add(root, seed)
+    found, leaves = {}, {}
+    with _GradMode(create_graph):
+        for tensor in reversed(_topological_order(roots)):
+            node = tensor._node
+            if node is None:  # a root that is itself a leaf
+                leaves[id(tensor)] = tensor
+                continue
+            grad = grads.pop(tensor)
+            if isinstance(node, FreedNode):
+                raise RuntimeError(
+                    f"backward: the graph through '{node.name}' (output shape {tensor.shape}) "
+                    "was already freed by an earlier backward(); pass retain_graph=True "
+                    "to the first backward() to go through it twice"
+                )
+            if grad is None:  # nothing flows here from the roots
+                continue
+            if (tensor._retains_grad if targets is None else id(tensor) in targets):
+                found[id(tensor)] = (tensor, grad)
+            rule = node.recording(tensor) if create_graph else node
+            input_grads = rule.backward(grad)
+            if not isinstance(input_grads, tuple):
+                input_grads = (input_grads,)
+            if _anomaly_enabled:
+                anomaly.check_backward(node, grad, input_grads)
+            for parent, parent_grad in zip(node.parents, input_grads):
+                if parent_grad is None or not parent._requires_grad:
+                    continue
+                if parent._node is None:
+                    leaves[id(parent)] = parent
+                grads.add(parent, parent_grad)
+            if not retain_graph:
+                tensor._node = FreedNode(node.name)
+    for key, leaf in leaves.items():
+        if targets is None or key in targets:
+            found[key] = (leaf, grads.pop(leaf))
+    return found
+
+
+def _seeds(op: str, outputs, grad_outputs, create_graph: bool) -> tuple[list, list]:
+    """The roots of a backward pass and the gradient each starts from, checked."""
+    roots = [outputs] if isinstance(outputs, Tensor) else list(outputs)
+    if grad_outputs is None:
+        grad_outputs = [None] * len(roots)
+    elif isinstance(grad_outputs, (Tensor, np.ndarray)):
+        grad_outputs = [grad_outputs]
+    grad_outputs = list(grad_outputs)
+    if len(grad_outputs) != len(roots):
+        raise ValueError(f"{op}: got {len(grad_outputs)} gradients for {len(roots)} outputs")
+    seeds = []
+    for i, (root, seed) in enumerate(zip(roots, grad_outputs)):
+        output = "the output" if len(roots) == 1 else f"output {i}"
+        if not isinstance(root, Tensor):
+            raise TypeError(f"{op}: {output} is a {type(root).__name__}, not a Tensor")
+        if not root.requires_grad:
+            raise RuntimeError(
+                f"{op}: {output} of shape {root.shape} does not require grad and has no graph; "
+                "set requires_grad=True on an input"
+            )
+        if seed is None:
+            if root.data.size != 1:
+                raise RuntimeError(
+                    f"{op}: a gradient can be left out only for a single-element output, "
+                    f"got shape {root.shape}; pass one of that shape"
+                )
+            seed = np.ones_like(root.data)
+        elif not (create_graph and isinstance(seed, Tensor)):
+            seed = np.asarray(seed.data if isinstance(seed, Tensor) else seed, dtype=root.dtype)
+        if seed.shape != root.shape:
+            raise ValueError(f"{op}: the gradient has shape {seed.shape} but {output} has shape {root.shape}")
+        seeds.append(Tensor(seed) if create_graph and not isinstance(seed, Tensor) else seed)
+    return roots, seeds
+
+
+def _tensors(op: str, argument: str, tensors) -> list[Tensor]:
+    tensors = [tensors] if isinstance(tensors, Tensor) else list(tensors)
+    for i, t in enumerate(tensors):
+        if not isinstance(t, Tensor):
+            raise TypeError(f"{op}: {argument}[{i}] is a {type(t).__name__}, not a Tensor")
+        if not t.requires_grad:
+            raise RuntimeError(f"{op}: {argument}[{i}] (shape {t.shape}) does not require grad")
+    return tensors
+
+
+def backward(tensors, grad_tensors=None, retain_graph: bool | None = None,
+             create_graph: bool = False, inputs=None) -> None:
+    """Add d(tensors)/d(leaf) into ``.grad`` of every leaf behind ``tensors``.
+
+    ``tensors``: a tensor or a sequence of them; ``grad_tensors``: the
+    gradient of some scalar with respect to each (may be left out for a
+    single-element tensor). ``inputs``: add into the ``.grad`` of these
+    tensors only. The graph is freed unless ``retain_graph`` (which defaults
+    to ``create_graph``). With ``create_graph=True`` the backward pass is
+    recorded; ``.grad`` still receives plain ndarrays (use ``grad`` to get
+    the gradients as tensors with a graph).
+    """
+    roots, seeds = _seeds("backward", tensors, grad_tensors, create_graph)
+    targets = None if inputs is None else {id(t): t for t in _tensors("backward", "inputs", inputs)}
+    retain_graph = create_graph if retain_graph is None else retain_graph
+    for tensor, grad in _backpropagate(roots, seeds, targets, retain_graph, create_graph).values():
+        grad = grad.data if isinstance(grad, Tensor) else grad
+        if tensor.grad is None:
+            tensor.grad = np.array(grad, dtype=tensor.dtype)
+        else:
+            tensor.grad += grad
+
+
+def grad(outputs, inputs, grad_outputs=None, retain_graph: bool | None = None, create_graph: bool = False,
+         allow_unused: bool | None = None, materialize_grads: bool = False) -> tuple:
+    """The gradients of ``outputs`` with respect to ``inputs``, as a tuple of Tensors.
+
+    PyTorch's ``torch.autograd.grad``. ``outputs``: a tensor or a sequence of
+    them; ``grad_outputs``: d(L)/d(output) for each (may be left out for a
+    single-element output); ``inputs``: a tensor or a sequence, each of
+    which requires grad. Returns one tensor per input, of its shape and
+    dtype; ``.grad`` is left alone. With ``create_graph=True`` the backward
+    pass is recorded, so the results can be differentiated again. An input
+    that ``outputs`` does not depend on raises, unless ``allow_unused``
+    (gives None) or ``materialize_grads`` (gives zeros). The graph is freed
+    unless ``retain_graph`` (which defaults to ``create_graph``).
+    """
+    allow_unused = materialize_grads if allow_unused is None else allow_unused
+    if materialize_grads and not allow_unused:
+        raise ValueError("grad: materialize_grads=True needs allow_unused to be True or None")
+    roots, seeds = _seeds("grad", outputs, grad_outputs, create_graph)
+    inputs = _tensors("grad", "inputs", inputs)
+    retain_graph = create_graph if retain_graph is None else retain_graph
+    found = _backpropagate(roots, seeds, {id(t): t for t in inputs}, retain_graph, create_graph)
+    results = []
+    for i, tensor in enumerate(inputs):
+        grad = found.get(id(tensor), (None, None))[1]
+        if grad is None and not allow_unused:
+            raise RuntimeError(
+                f"grad: inputs[{i}] (shape {tensor.shape}) was not used to compute the outputs; "
+                "pass allow_unused=True to get None for it"
+            )
+        if grad is None:
+            results.append(Tensor(np.zeros(tensor.shape, tensor.dtype)) if materialize_grads else None)
+        elif isinstance(grad, Tensor):
+            results.append(grad if grad.dtype == tensor.dtype else grad.to(tensor.dtype))
+        else:
+            results.append(Tensor(np.array(grad, dtype=tensor.dtype)))
+    return tuple(results)
+
+
+from .. import anomaly, ops  # noqa: E402  (anomaly switches _anomaly_enabled above; ops build on Function)
+from ..ops import xp  # noqa: E402
+from . import functional  # noqa: E402,F401  (tg.autograd.functional, as in PyTorch)
