@@ -4,6 +4,8 @@ SPECS maps each primitive's registry name to a Spec: how to draw its inputs
 with tinygrad_rnn.testing's strategies, how to call it through the public API,
 and what plain numpy computes for it. test_every_primitive_has_a_spec fails
 when a primitive has no entry: adding a Function means adding a line here.
+Each entry gets two tests: values and first derivatives (gradcheck), and
+second derivatives, the recorded backward (gradgradcheck).
 """
 
 from __future__ import annotations
@@ -172,6 +174,21 @@ def getitem_cases(draw):
         leading = draw(st.integers(1, x.ndim))
         index = draw(hnp.arrays(np.bool_, x.shape[:leading]))
     return (x,), {"index": index}
+
+
+@st.composite
+def index_put_cases(draw):
+    """The values of a selection x[index] and the shape of x: IndexPut scatters them back."""
+    (x,), params = draw(getitem_cases())
+    values = draw(arrays(np.shape(x[params["index"]])))
+    unique = not ops.movement._is_advanced(params["index"])
+    return (values,), {"shape": x.shape, "index": params["index"], "unique": unique}
+
+
+def np_index_put(values, shape, index, unique):
+    out = np.zeros(shape)
+    np.add.at(out, index, values)
+    return out
 
 
 @st.composite
@@ -348,6 +365,7 @@ SPECS = {
                     lambda x, dims: np.transpose(x, dims)),
     "expand": Spec(expand_cases(), lambda x, shape: x.expand(shape), np_expand),
     "getitem": Spec(getitem_cases(), lambda x, index: x[index], lambda x, index: x[index]),
+    "indexput": Spec(index_put_cases(), lambda v, **p: ops.IndexPut.apply(v, **p), np_index_put),
     "cat": Spec(cat_cases(), lambda *xs, dim: tg.cat(xs, dim=dim),
                 lambda *xs, dim: np.concatenate(xs, axis=dim)),
     "stack": Spec(stack_cases(), lambda *xs, dim: tg.stack(xs, dim=dim),
@@ -440,6 +458,30 @@ def test_values_match_numpy_and_gradients_match_finite_differences(name, data):
 
     inputs = [Tensor(a, requires_grad=True) for a in arrays_]
     assert tg.gradcheck(lambda *xs: spec.call(*xs, **params), inputs, **spec.gradcheck)
+
+
+# The hand-written BPTT of the fused recurrences runs on ndarrays only.
+NOT_TWICE_DIFFERENTIABLE = {"rnnsequence": "RNN", "lstmsequence": "LSTM", "grusequence": "GRU"}
+
+
+@pytest.mark.parametrize("name", sorted(set(SPECS) - set(NOT_TWICE_DIFFERENTIABLE)) + sorted(COMPOSITES))
+@given(data=st.data())
+def test_second_derivatives_match_finite_differences(name, data):
+    spec = SPECS.get(name) or COMPOSITES[name]
+    arrays_, params = data.draw(spec.cases, label="arrays, params")
+    inputs = [Tensor(a, requires_grad=True) for a in arrays_]
+    assert tg.gradgradcheck(lambda *xs: spec.call(*xs, **params), inputs, **spec.gradcheck)
+
+
+@pytest.mark.parametrize("name", sorted(NOT_TWICE_DIFFERENTIABLE))
+@given(data=st.data())
+def test_fused_recurrences_refuse_a_recorded_backward_by_name(name, data):
+    arrays_, params = data.draw(SPECS[name].cases, label="arrays, params")
+    inputs = [Tensor(a, requires_grad=True) for a in arrays_]
+    out = SPECS[name].call(*inputs, **params)
+    message = f"{name}: .* not supported through the fused {NOT_TWICE_DIFFERENTIABLE[name]}; .*fused=False"
+    with pytest.raises(RuntimeError, match=message):
+        tg.autograd.grad(out.sum(), inputs, create_graph=True)
 
 
 def test_max_splits_the_gradient_between_ties():

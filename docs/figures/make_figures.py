@@ -41,6 +41,14 @@ def draw_expressions():
     viz.draw(y, HERE / "expression_grad.svg", names=names)
 
 
+def draw_gradient_graph():
+    """The graph of dy/dw for y = tanh(x * w).sum(), recorded by create_graph=True."""
+    x = tg.Tensor(np.array([0.5, -1.0, 2.0]), requires_grad=True)
+    w = tg.Tensor(np.array(0.8), requires_grad=True)
+    (dy_dw,) = tg.autograd.grad((x * w).tanh().sum(), w, create_graph=True)
+    viz.draw(dy_dw, HERE / "gradient_graph.svg", names={"x": x, "w": w})
+
+
 def draw_unrolled_rnn():
     """The worked example of the BPTT page: h_t = tanh(w h_{t-1} + u x_t), L = sum of squared errors."""
     w = tg.Tensor(np.array(0.8), requires_grad=True)
@@ -124,6 +132,7 @@ def plot_gradient_norms():
 
 if __name__ == "__main__":
     draw_expressions()
+    draw_gradient_graph()
     draw_unrolled_rnn()
     draw_lstm()
     plot_gradient_norms()

@@ -270,6 +270,19 @@ def _topological_order(roots) -> list[Tensor]:
     return order
 
 
+def _vjp(node: Function, output: Tensor, grad: Tensor):
+    """``node``'s backward rule run on Tensors, so that every step of it is recorded."""
+    try:
+        return node.recording(output).backward(grad)
+    except TypeError as err:
+        if "does not support ufuncs" not in str(err):
+            raise
+        raise TypeError(
+            f"{node.name}: its backward calls a numpy function on a Tensor, so it cannot be recorded for "
+            "create_graph=True; write it with operators and tinygrad_rnn.ops.xp"
+        ) from err
+
+
 def _backpropagate(roots, seeds, targets, retain_graph: bool, create_graph: bool) -> dict:
     """Run the tape backwards from ``roots``, each seeded with d(L)/d(root) from ``seeds``.
 
@@ -299,8 +312,7 @@ def _backpropagate(roots, seeds, targets, retain_graph: bool, create_graph: bool
                 continue
             if (tensor._retains_grad if targets is None else id(tensor) in targets):
                 found[id(tensor)] = (tensor, grad)
-            rule = node.recording(tensor) if create_graph else node
-            input_grads = rule.backward(grad)
+            input_grads = _vjp(node, tensor, grad) if create_graph else node.backward(grad)
             if not isinstance(input_grads, tuple):
                 input_grads = (input_grads,)
             if _anomaly_enabled:
