@@ -9,6 +9,7 @@ import json
 import math
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -82,3 +83,25 @@ def test_interleaved_rounds_times_every_candidate_each_round():
     warm_up, timed = calls[:2], calls[2:]
     assert warm_up == ["first", "second"]
     assert timed == ["first", "first", "second", "second"] * 3  # interleaved, round by round
+
+
+def test_hvp_quick_reports_the_ratio_to_a_training_step(tmp_path):
+    out = tmp_path / "hvp.json"
+    run = subprocess.run(
+        [sys.executable, "-m", "tinygrad_rnn.bench", "hvp", "--quick", "--kinds", "LSTM", "--json", str(out)],
+        capture_output=True, text=True, timeout=300,
+    )
+    assert run.returncode == 0, run.stderr
+    results = json.loads(out.read_text())
+    ms = results["ms"]["LSTM"]
+    assert ms["tinygrad_rnn hvp"] > 0 and ms["tinygrad_rnn step"] > 0
+    ratio = results["hvp_over_step"]["LSTM"]["tinygrad_rnn"]
+    assert ratio == pytest.approx(ms["tinygrad_rnn hvp"] / ms["tinygrad_rnn step"])
+    assert results["goal"]["met"] == (ratio <= bench.HVP_OVER_STEP)
+    assert "goal: hvp of the composed LSTM at S" in run.stdout
+
+
+def test_the_chain_runs_against_a_baseline_tree_in_its_own_processes():
+    tree = Path(bench.__file__).resolve().parent.parent
+    seconds = bench.chain_against_baseline(tree, ops_count=20, rounds=1)  # this tree against itself
+    assert set(seconds) == {"this tree", "baseline"} and all(_positive_finite(s) for s in seconds.values())

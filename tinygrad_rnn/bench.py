@@ -1,7 +1,13 @@
 """Benchmarks, run as ``python -m tinygrad_rnn.bench <command>``.
 
 ``ops``: the cost of recording one small op on the tape, next to raw numpy
-and PyTorch (when installed), and of a long chain forward and backward.
+and PyTorch (when installed), and of a long chain forward and backward;
+``--baseline DIR`` also times the chain with the tinygrad_rnn of another
+checkout (an earlier commit), in alternating fresh processes.
+
+``hvp``: a Hessian-vector product of a composed recurrent layer's loss with
+respect to all its weights, against one training step of the same layer,
+and against PyTorch's double backward when installed.
 
 ``rnn``: a float32 training step (forward, ``output.sum()``, backward) of
 RNN, LSTM and GRU at the design notes' configurations, fused against
@@ -187,6 +193,53 @@ def _explain_breakdown(t: dict) -> list:
     ]
 
 
+_CHAIN_IN_PROCESS = """
+import sys, time
+import numpy as np
+import tinygrad_rnn as tg
+ops_count, repeat = int(sys.argv[1]), int(sys.argv[2])
+rng = np.random.default_rng(0)
+c, d, y0 = (tg.Tensor(rng.standard_normal((16, 16)).astype(np.float32), requires_grad=True) for _ in range(3))
+
+def chain():
+    y = y0
+    for _ in range(ops_count // 2):
+        y = y * c + d
+    y.sum().backward()
+
+chain()
+times = []
+for _ in range(repeat):
+    start = time.perf_counter()
+    chain()
+    times.append(time.perf_counter() - start)
+print(tg.__file__, sorted(times)[len(times) // 2])
+"""
+
+
+def chain_against_baseline(baseline: str, ops_count: int, rounds: int) -> dict:
+    """Median seconds per forward+backward of the chain, here and in ``baseline``, per process.
+
+    Each round starts one fresh process per tree (run in the tree, which
+    puts it first on sys.path), alternating, so both meet the machine in
+    the same moments.
+    """
+    import subprocess
+
+    here = os.path.dirname(os.path.dirname(os.path.abspath(tg.__file__)))
+    trees = {"this tree": here, "baseline": os.path.abspath(baseline)}
+    found = {name: [] for name in trees}
+    for _ in range(rounds):
+        for name, tree in trees.items():
+            env = {**os.environ, "PYTHONPATH": tree}
+            out = subprocess.run([sys.executable, "-c", _CHAIN_IN_PROCESS, str(ops_count), "5"], cwd=tree,
+                                 env=env, capture_output=True, text=True, check=True).stdout.split()
+            if not out[0].startswith(tree):
+                raise RuntimeError(f"bench: {name} imported tinygrad_rnn from {out[0]}, not from {tree}")
+            found[name].append(float(out[1]))
+    return {name: statistics.median(times) for name, times in found.items()}
+
+
 def run_ops(args) -> dict:
     repeat, number, chain_ops = (3, 200, 1_000) if args.quick else (args.repeat, 2_000, 10_000)
     torch = _torch()
@@ -219,9 +272,15 @@ def run_ops(args) -> dict:
             for library in dict.fromkeys(lib for _, lib in chain)
         },
         "breakdown_us": {name: seconds * 1e6 for name, seconds in breakdown},
+        "baseline": None,
         "goal": {"recorded_elementwise_us": recorded, "best_round_us": best_recorded,
                  "limit_us": GOAL_US, "met": recorded <= GOAL_US},
     }
+    if args.baseline:
+        seconds = chain_against_baseline(args.baseline, chain_ops, 3 if args.quick else 11)
+        results["baseline"] = {"path": args.baseline, "chain_fwd_bwd_us_per_op":
+                               {name: s / chain_ops * 1e6 for name, s in seconds.items()},
+                               "ratio": seconds["this tree"] / seconds["baseline"]}
     _print_ops(results)
     return results
 
@@ -252,6 +311,11 @@ def _print_ops(results: dict) -> None:
     print("\nwhere a recorded a * b spends its time (us):")
     for name, us in results["breakdown_us"].items():
         print(f"  {name:<46}{us:>7.2f}")
+    if results["baseline"]:
+        base = results["baseline"]
+        per_op = ", ".join(f"{name} {us:.2f} us" for name, us in base["chain_fwd_bwd_us_per_op"].items())
+        print(f"chain fwd+bwd per op, fresh processes alternating with {base['path']}: {per_op}; "
+              f"ratio {base['ratio']:.3f}")
     goal = results["goal"]
     verdict = "met" if goal["met"] else "NOT met"
     print(f"\ngoal: a recorded elementwise op costs <= {goal['limit_us']:g} us; measured "
@@ -460,6 +524,68 @@ def _print_rnn(results: dict) -> None:
         print(f"  {'met    ' if goal['met'] else 'NOT met'}  {goal['goal']}: {goal['measured']}")
 
 
+# -- hvp -------------------------------------------------------------------------
+
+HVP_OVER_STEP = 4.0  # goal of the higher-order issue, for the composed LSTM at S
+
+
+def _hvp_step(library, kind: str, config: str, hvp: bool):
+    """One training step of a composed layer (float32), or one product H v with all its weights."""
+    batch, steps, features, hidden = RNN_CONFIGS[config]
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((steps, batch, features)).astype(np.float32)
+    if library is tg:
+        layer, x, wrap = getattr(tg.nn, kind)(features, hidden, fused=False), tg.Tensor(x), tg.Tensor
+    else:
+        layer, x, wrap = getattr(library.nn, kind)(features, hidden), library.from_numpy(x), library.from_numpy
+    weights = list(layer.parameters())
+    v = [wrap(rng.standard_normal(tuple(w.shape)).astype(np.float32)) for w in weights]
+
+    def step():
+        output, _ = layer(x)
+        if not hvp:
+            output.sum().backward()
+            return
+        grads = library.autograd.grad(output.sum(), weights, create_graph=True)
+        library.autograd.grad(sum((g * u).sum() for g, u in zip(grads, v)), weights)
+
+    return step
+
+
+def run_hvp(args) -> dict:
+    repeat = 3 if args.quick else args.repeat
+    torch = _torch()
+    libraries = {"tinygrad_rnn": tg} if torch is None else {"tinygrad_rnn": tg, "torch": torch}
+    results = {"command": "python -m tinygrad_rnn.bench " + " ".join(args.argv), "machine": machine(),
+               "settings": {"config": args.config, "shape (N, T, in, H)": RNN_CONFIGS[args.config],
+                            "rounds": repeat, "dtype": "float32", "statistic": "median of rounds"},
+               "ms": {}, "hvp_over_step": {}}
+    for kind in args.kinds or list(RNN_GATES):
+        candidates = {(name, stage): Candidate("step()", {"step": _hvp_step(library, kind, args.config, hvp)})
+                      for name, library in libraries.items() for stage, hvp in (("step", False), ("hvp", True))}
+        ms = {key: s * 1e3 for key, s in _medians(interleaved_rounds(candidates, 1, repeat, WARMUP_S)).items()}
+        results["ms"][kind] = {f"{name} {stage}": t for (name, stage), t in ms.items()}
+        results["hvp_over_step"][kind] = {name: ms[name, "hvp"] / ms[name, "step"] for name in libraries}
+    lstm = results["hvp_over_step"].get("LSTM", {}).get("tinygrad_rnn")
+    results["goal"] = {"goal": f"hvp of the composed LSTM at {args.config} <= {HVP_OVER_STEP:g}x its training step",
+                       "measured": lstm, "met": lstm is not None and lstm <= HVP_OVER_STEP}
+    _print_hvp(results)
+    return results
+
+
+def _print_hvp(results: dict) -> None:
+    settings, facts = results["settings"], results["machine"]
+    print(f"Hessian-vector product with all weights vs one training step, {settings['config']} "
+          f"{settings['shape (N, T, in, H)']}, float32, ms, median of {settings['rounds']} rounds; "
+          f"{facts['cpu']}; load average {facts['load_average_1min']:.2f}")
+    for kind, times in results["ms"].items():
+        ratios = ", ".join(f"{name} {r:.2f}x" for name, r in results["hvp_over_step"][kind].items())
+        print(f"  {kind}: " + ", ".join(f"{name} {t:.2f}" for name, t in times.items()) + f"; hvp/step: {ratios}")
+    goal = results["goal"]
+    if goal["measured"] is not None:
+        print(f"goal: {goal['goal']}: {goal['measured']:.2f}x ({'met' if goal['met'] else 'NOT met'})")
+
+
 # -- command line -------------------------------------------------------------------
 
 
@@ -470,6 +596,8 @@ def main(argv=None) -> dict:
     commands = parser.add_subparsers(dest="command", required=True)
     ops_parser = commands.add_parser("ops", help="cost of one recorded op; a 10,000-op chain")
     ops_parser.add_argument("--repeat", type=int, default=15, help="interleaved rounds (15)")
+    ops_parser.add_argument("--baseline", metavar="DIR",
+                            help="a checkout of another commit: time the chain with its tinygrad_rnn too")
     ops_parser.set_defaults(run=run_ops)
     rnn_parser = commands.add_parser("rnn", help="RNN/LSTM/GRU training steps: fused, composed, torch")
     rnn_parser.add_argument("--repeat", type=int, default=9, help="interleaved rounds (9)")
@@ -477,6 +605,11 @@ def main(argv=None) -> dict:
                             help="configurations (all; --quick: S B1, and no first-step timing)")
     rnn_parser.add_argument("--kinds", nargs="+", choices=list(RNN_GATES), help="layers (all)")
     rnn_parser.set_defaults(run=run_rnn)
+    hvp_parser = commands.add_parser("hvp", help="Hessian-vector product vs training step, composed layers")
+    hvp_parser.add_argument("--repeat", type=int, default=9, help="interleaved rounds (9)")
+    hvp_parser.add_argument("--config", choices=list(RNN_CONFIGS), default="S", help="configuration (S)")
+    hvp_parser.add_argument("--kinds", nargs="+", choices=list(RNN_GATES), help="layers (all)")
+    hvp_parser.set_defaults(run=run_hvp)
     for command in commands.choices.values():  # options every benchmark shares
         command.add_argument("--quick", action="store_true", help="a few rounds: a smoke test")
         command.add_argument("--json", metavar="PATH", help="also write the numbers as JSON")
