@@ -13,6 +13,8 @@ gradcheck compares its recorded backward with finite differences of it.
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 
 from . import autograd
@@ -114,7 +116,16 @@ def gradgradcheck(fn, inputs, grad_outputs=None, eps: float = 1e-6, atol: float 
         grads = autograd.grad(differentiable_outputs(xs), wanted, vs, create_graph=True, allow_unused=True)
         return tuple(g for g in grads if g is not None)
 
-    return gradcheck(first_derivatives, [*inputs, *grad_outputs], eps, atol, rtol, fast_mode, seed)
+    try:
+        return gradcheck(first_derivatives, [*inputs, *grad_outputs], eps, atol, rtol, fast_mode, seed)
+    except GradcheckError as err:  # name the v's as the caller knows them
+
+        def rename(match):
+            position = int(match[1])
+            return "gradgradcheck: " + (f"input {position}" if position < count
+                                        else f"grad_outputs[{position - count}]")
+
+        raise GradcheckError(re.sub(r"^gradcheck: input (\d+)", rename, str(err))) from None
 
 
 def _gradcheck(fn, inputs, checked, eps, atol, rtol, fast_mode, seed) -> bool:
@@ -158,7 +169,7 @@ def _check_elements(i, x, analytical, loss_at, eps, atol, rtol):
         if not abs(analytical[index] - numerical) <= atol + rtol * abs(numerical):
             raise GradcheckError(
                 f"gradcheck: input {i} (shape {x.shape}), element {index}: "
-                f"analytical {analytical[index]!r} vs numerical {numerical!r}"
+                f"analytical {float(analytical[index])!r} vs numerical {numerical!r}"
             )
 
 
