@@ -413,6 +413,22 @@ def test_call_errors():
         nn.RNNCell(3, 4)(tg.randn(5, 3), tg.zeros(3, 4))
 
 
+@pytest.mark.parametrize("kind", sorted(LAYERS))
+@pytest.mark.parametrize("fused", [True, False])
+@pytest.mark.parametrize("dtype", [np.float64, np.int64])
+def test_initial_state_of_another_dtype_is_refused_naming_the_layer(kind, fused, dtype):
+    cls, extra = LAYERS[kind]
+    layer = cls(3, 4, fused=fused, **extra)  # float32 weights
+    h_0 = tg.Tensor(np.zeros((1, 2, 4), dtype))
+    hx = (h_0, tg.zeros(1, 2, 4)) if kind == "lstm" else h_0
+    message = rf"{cls.__name__}: h_0 dtype {np.dtype(dtype)} differs from the weights' float32"
+    with pytest.raises(TypeError, match=message):  # never computed in float64, nor an internal op's error
+        layer(tg.randn(5, 2, 3), hx)
+    if kind == "lstm":
+        with pytest.raises(TypeError, match=r"LSTM: c_0 dtype float64 differs from the weights' float32"):
+            layer(tg.randn(5, 2, 3), (tg.zeros(1, 2, 4), tg.Tensor(np.zeros((1, 2, 4)))))
+
+
 @pytest.mark.parametrize("lengths, match", [
     ([0, 2], "every length must be between 1 and 4"),
     ([5, 2], "every length must be between 1 and 4"),

@@ -182,6 +182,8 @@ class RNNBase(Module):
                     f"{name}: {label} has shape {got}, expected {expected} = "
                     "(num_layers * num_directions, batch, hidden_size)"
                 )
+            if h.dtype != dtype:  # else the composed path would silently compute in h's dtype
+                raise TypeError(f"{name}: {label} dtype {h.dtype} differs from the weights' {dtype}")
             h = h if batched else h.unsqueeze(1)
             checked.append(h if sorted_indices is None else h[:, sorted_indices])
         return tuple(checked)
