@@ -98,11 +98,10 @@ def gradgradcheck(fn, inputs, grad_outputs=None, eps: float = 1e-6, atol: float 
     if grad_outputs is None:
         random = np.random.default_rng(seed)
         grad_outputs = [Tensor(random.standard_normal(out.shape), requires_grad=True) for out in outputs]
-    else:
-        grad_outputs = [_as_float64_leaf(Tensor(v) if not isinstance(v, Tensor) else v)
-                        for v in ([grad_outputs] if isinstance(grad_outputs, Tensor) else grad_outputs)]
-        for v in grad_outputs:
-            v.requires_grad = True
+    else:  # fresh float64 leaves: the caller's tensors are left as they were
+        given = [grad_outputs] if isinstance(grad_outputs, (Tensor, np.ndarray)) else list(grad_outputs)
+        grad_outputs = [Tensor(np.array(getattr(v, "data", v), dtype=np.float64), requires_grad=True)
+                        for v in given]
     if not outputs:
         raise ValueError("gradgradcheck: no output of fn depends on an input that requires grad")
     if [v.shape for v in grad_outputs] != [out.shape for out in outputs]:

@@ -141,22 +141,7 @@ def vhp(func, inputs, v=None, create_graph: bool = False, strict: bool = False):
     ``func`` returns a single-element tensor; ``v`` and ``vhp`` are shaped
     like ``inputs``. One backward with a graph, then one through it.
     """
-    with enable_grad():
-        inputs_tuple, inputs = _as_tuple(inputs, "inputs", "vhp")
-        inputs = _leaves(inputs, create_graph, need_graph=True)
-        if v is None:
-            if len(inputs) != 1 or inputs[0].numel() != 1:
-                raise RuntimeError("vhp: v can be left out only for a single input with a single element")
-        else:
-            v = _leaves(_as_tuple(v, "v", "vhp")[1], create_graph, need_graph=False)
-            _check_vector("vhp", v, inputs, "input")
-        outputs_tuple, outputs = _as_tuple(func(*inputs), "func's output", "vhp")
-        _single_element("vhp", outputs, outputs_tuple)
-        _check_requires_grad("vhp", outputs, "output", strict)
-        gradient = _grad(outputs, inputs, create_graph=True)
-        _check_requires_grad("vhp", gradient, "gradient", strict)
-        result = _zeros_for_none("vhp", _grad(gradient, inputs, v, create_graph), inputs, strict)
-    return _finish(outputs, create_graph, outputs_tuple), _finish(result, create_graph, inputs_tuple)
+    return _hessian_product("vhp", func, inputs, v, create_graph, strict)
 
 
 def hvp(func, inputs, v=None, create_graph: bool = False, strict: bool = False):
@@ -166,7 +151,26 @@ def hvp(func, inputs, v=None, create_graph: bool = False, strict: bool = False):
     equals ``v^T H``: this computes ``vhp``, which needs one backward pass
     fewer than PyTorch's double-backward trick and gives the same values.
     """
-    return vhp(func, inputs, v, create_graph, strict)
+    return _hessian_product("hvp", func, inputs, v, create_graph, strict)
+
+
+def _hessian_product(fn: str, func, inputs, v, create_graph: bool, strict: bool):
+    with enable_grad():
+        inputs_tuple, inputs = _as_tuple(inputs, "inputs", fn)
+        inputs = _leaves(inputs, create_graph, need_graph=True)
+        if v is None:
+            if len(inputs) != 1 or inputs[0].numel() != 1:
+                raise RuntimeError(f"{fn}: v can be left out only for a single input with a single element")
+        else:
+            v = _leaves(_as_tuple(v, "v", fn)[1], create_graph, need_graph=False)
+            _check_vector(fn, v, inputs, "input")
+        outputs_tuple, outputs = _as_tuple(func(*inputs), "func's output", fn)
+        _single_element(fn, outputs, outputs_tuple)
+        _check_requires_grad(fn, outputs, "output", strict)
+        gradient = _grad(outputs, inputs, create_graph=True)
+        _check_requires_grad(fn, gradient, "gradient", strict)
+        result = _zeros_for_none(fn, _grad(gradient, inputs, v, create_graph), inputs, strict)
+    return _finish(outputs, create_graph, outputs_tuple), _finish(result, create_graph, inputs_tuple)
 
 
 def jacobian(func, inputs, create_graph: bool = False, strict: bool = False, vectorize: bool = False,
