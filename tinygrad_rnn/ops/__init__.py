@@ -13,11 +13,12 @@ from .nnops import LogSoftmax, Softmax
 from .pointwise import (Add, Cast, Clamp, Div, Exp, Log, LogSigmoid, Mul, Neg, Pow, Relu, Sigmoid, Sub, Tanh,
                         Where)
 from .recurrent import GRUSequence, LSTMSequence, RNNSequence
+from .scan import Scan
 from .reduce import LogSumExp, Max, Mean, Sum
 
 __all__ = [
     "Add", "Cast", "Cat", "Clamp", "Div", "Embedding", "Exp", "Expand", "GetItem", "GRUSequence", "IndexPut",
     "Log", "LogSigmoid", "LogSoftmax", "LogSumExp", "LSTMSequence", "Matmul", "Max", "Mean", "Mul", "Neg", "Permute", "Pow",
-    "Relu", "Reshape", "RNNSequence", "Sigmoid", "Softmax", "Stack", "Sub", "Sum", "Tanh", "Where",
+    "Relu", "Reshape", "RNNSequence", "Scan", "Sigmoid", "Softmax", "Stack", "Sub", "Sum", "Tanh", "Where",
     "normalize_dim", "normalize_dims", "plain_index",
 ]

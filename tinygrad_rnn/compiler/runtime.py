@@ -1,0 +1,39 @@
+"""Helpers the generated code calls: the GEMM and row reductions numba has no array form for.
+
+Plain arrays in and out, as in kernels/: under NUMBA_DISABLE_JIT=1 they run
+as numpy.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+from ..kernels.blas import matmul_into
+
+
+@njit(cache=True)
+def mm(a, b):
+    """a @ b for 2-D arrays, through BLAS; operands whose rows are not contiguous are copied."""
+    out = np.empty((a.shape[0], b.shape[1]), a.dtype)
+    if a.shape[0] and b.shape[1]:
+        matmul_into(np.ascontiguousarray(a), np.ascontiguousarray(b), out)
+    return out
+
+
+@njit(cache=True)
+def row_max(a):
+    """The largest value of each row of a 2-D array, as a column (n, 1)."""
+    out = np.empty((a.shape[0], 1), a.dtype)
+    for i in range(a.shape[0]):
+        out[i, 0] = a[i].max()
+    return out
+
+
+@njit(cache=True)
+def row_sum(a):
+    """The sum of each row of a 2-D array, as a column (n, 1)."""
+    out = np.empty((a.shape[0], 1), a.dtype)
+    for i in range(a.shape[0]):
+        out[i, 0] = a[i].sum()
+    return out
