@@ -1,6 +1,7 @@
 """The tape: accumulation, grad modes, graph retention and release, deep graphs, dtypes."""
 
 import gc
+import threading
 import weakref
 
 import numpy as np
@@ -235,3 +236,61 @@ def test_backward_of_a_leaf_fills_its_own_grad():
     x = leaf([1.0, 2.0])
     x.backward(np.array([0.5, 0.5]))
     np.testing.assert_array_equal(x.grad, [0.5, 0.5])
+
+
+# -- modes are per thread ------------------------------------------------------------
+
+
+def in_another_thread(block, *, while_running):
+    """Run ``while_running()`` here while another thread sits inside ``with block():``."""
+    inside, done = threading.Event(), threading.Event()
+
+    def hold():
+        with block():
+            inside.set()
+            done.wait(10)
+
+    thread = threading.Thread(target=hold)
+    thread.start()
+    try:
+        assert inside.wait(10)
+        return while_running()
+    finally:
+        done.set()
+        thread.join()
+
+
+def test_no_grad_in_another_thread_does_not_stop_recording_here():
+    x = leaf([1.0])
+
+    def record():
+        (x * 3 + x * 2).sum().backward()
+        return tg.is_grad_enabled()
+
+    assert in_another_thread(tg.no_grad, while_running=record)
+    np.testing.assert_array_equal(x.grad, [5.0])  # not 3: the x * 2 was recorded too
+
+
+def test_a_new_thread_records_even_when_its_parent_is_inside_no_grad():
+    x, found = leaf([1.0]), {}
+
+    def record():
+        found["grad_fn"] = (x * 2).grad_fn
+
+    with tg.no_grad():
+        thread = threading.Thread(target=record)
+        thread.start()
+        thread.join()
+    assert found["grad_fn"] == "mul"
+
+
+def test_anomaly_mode_and_the_viz_step_belong_to_the_thread_that_set_them():
+    x = leaf([0.0])
+
+    def unchecked_and_untagged():
+        with np.errstate(divide="ignore"):
+            y = x.log()  # -inf: an anomaly only where anomaly mode is on
+        return tg.is_anomaly_enabled(), y._node.step
+
+    assert in_another_thread(tg.detect_anomaly, while_running=unchecked_and_untagged) == (False, None)
+    assert in_another_thread(lambda: tg.viz.step(4), while_running=unchecked_and_untagged) == (False, None)

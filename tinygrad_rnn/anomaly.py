@@ -20,7 +20,8 @@ what it was given was:
 The error names the op, forward or backward, the shape, and where the op
 was created: the first stack frame outside tinygrad_rnn (file, line,
 function). Outside the block nothing is recorded or checked: the tape pays
-one boolean test per op and per backward node.
+one boolean test per op and per backward node. The mode belongs to the
+thread that switched it on; other threads run unchecked.
 """
 
 from __future__ import annotations
@@ -55,11 +56,11 @@ class _AnomalyMode:
         self.enabled = bool(enabled)
 
     def __enter__(self):
-        self.previous, autograd._anomaly_enabled = autograd._anomaly_enabled, self.enabled
+        self.previous, autograd.modes.anomaly_enabled = autograd.modes.anomaly_enabled, self.enabled
         return self
 
     def __exit__(self, *exc_info):
-        autograd._anomaly_enabled = self.previous
+        autograd.modes.anomaly_enabled = self.previous
 
     def __call__(self, fn):
         @functools.wraps(fn)
@@ -83,14 +84,15 @@ class set_detect_anomaly(_AnomalyMode):  # noqa: N801  (PyTorch's name; a functi
         if not isinstance(mode, (bool, np.bool_)):
             raise TypeError(f"set_detect_anomaly: mode must be a bool, got {type(mode).__name__}")
         super().__init__(mode)
-        self.previous, autograd._anomaly_enabled = autograd._anomaly_enabled, self.enabled
+        self.previous, autograd.modes.anomaly_enabled = autograd.modes.anomaly_enabled, self.enabled
 
     def __enter__(self):
         return self
 
 
 def is_anomaly_enabled() -> bool:
-    return autograd._anomaly_enabled
+    """Whether anomaly mode is on in this thread."""
+    return autograd.modes.anomaly_enabled
 
 
 # -- the checks the tape calls while anomaly mode is on ---------------------------------

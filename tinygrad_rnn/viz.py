@@ -54,18 +54,19 @@ class step:
     """``with step(t):`` tags every op recorded inside with time step ``t``.
 
     ``to_dot(..., group_by_step=True)`` then draws each step's ops in a frame
-    labelled ``t = ...``. Steps nest: the innermost one wins.
+    labelled ``t = ...``. Steps nest: the innermost one wins. The tag belongs
+    to the thread that set it.
     """
 
     def __init__(self, t):
         self.t = t
 
     def __enter__(self):
-        self.previous, autograd._step = autograd._step, self.t
+        self.previous, autograd.modes.step = autograd.modes.step, self.t
         return self
 
     def __exit__(self, *exc_info):
-        autograd._step = self.previous
+        autograd.modes.step = self.previous
 
 
 def retain_grads(root: Tensor) -> Tensor:

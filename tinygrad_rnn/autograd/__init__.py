@@ -21,14 +21,26 @@ from __future__ import annotations
 
 import copy
 import functools
+import threading
 
 import numpy as np
 
 from ..tensor import Tensor
 
-_grad_enabled = True
-_anomaly_enabled = False  # switched by anomaly.detect_anomaly(); off, it costs one test per op
-_step = None  # the time step being recorded, set by viz.step(t); each node keeps it for drawing
+
+class _Modes(threading.local):
+    """The switches of the tape, one set per thread (as PyTorch's grad mode is).
+
+    A ``no_grad()`` block in one thread does not stop another thread from
+    recording; each new thread starts with these defaults.
+    """
+
+    grad_enabled = True
+    anomaly_enabled = False  # switched by anomaly.detect_anomaly(); off, it costs one test per op
+    step = None  # the time step being recorded, set by viz.step(t); each node keeps it for drawing
+
+
+modes = _Modes()
 
 
 class Function:
@@ -73,13 +85,13 @@ class Function:
 
     @classmethod
     def apply(cls, *inputs: Tensor, **params) -> Tensor:
-        node = cls()
-        needs_input_grad = tuple([t._requires_grad for t in inputs]) if _grad_enabled else ()
+        node, switches = cls(), modes
+        needs_input_grad = tuple([t._requires_grad for t in inputs]) if switches.grad_enabled else ()
         requires_grad = True in needs_input_grad
         if requires_grad:
             node.parents = inputs
             node.needs_input_grad = needs_input_grad
-            node.step = _step
+            node.step = switches.step
         arrays = tuple([t.data for t in inputs])
         try:
             data = node.forward(*arrays, **params)
@@ -88,7 +100,7 @@ class Function:
                 raise  # already names the op
             shapes = ", ".join(str(t.shape) for t in inputs)
             raise type(err)(f"{cls.name}: {err} (input shapes {shapes})") from err
-        if _anomaly_enabled:
+        if switches.anomaly_enabled:
             anomaly.check_forward(node, inputs, data)
         out = Tensor(data)
         if requires_grad and data.dtype.kind == "f":  # an integer result carries no gradient
@@ -117,12 +129,10 @@ class _GradMode:
         self.enabled = enabled
 
     def __enter__(self):
-        global _grad_enabled
-        self.previous, _grad_enabled = _grad_enabled, self.enabled
+        self.previous, modes.grad_enabled = modes.grad_enabled, self.enabled
 
     def __exit__(self, *exc_info):
-        global _grad_enabled
-        _grad_enabled = self.previous
+        modes.grad_enabled = self.previous
 
     def __call__(self, fn):
         @functools.wraps(fn)
@@ -134,7 +144,7 @@ class _GradMode:
 
 
 def no_grad() -> _GradMode:
-    """``with no_grad():`` (or ``@no_grad()``) runs ops without recording them."""
+    """``with no_grad():`` (or ``@no_grad()``) runs ops without recording them, in this thread."""
     return _GradMode(False)
 
 
@@ -144,7 +154,8 @@ def enable_grad() -> _GradMode:
 
 
 def is_grad_enabled() -> bool:
-    return _grad_enabled
+    """Whether ops run in this thread are recorded."""
+    return modes.grad_enabled
 
 
 # -- gradients ---------------------------------------------------------------------
@@ -315,7 +326,7 @@ def _backpropagate(roots, seeds, targets, retain_graph: bool, create_graph: bool
             input_grads = _vjp(node, tensor, grad) if create_graph else node.backward(grad)
             if not isinstance(input_grads, tuple):
                 input_grads = (input_grads,)
-            if _anomaly_enabled:
+            if modes.anomaly_enabled:
                 anomaly.check_backward(node, grad, input_grads)
             for parent, parent_grad in zip(node.parents, input_grads):
                 if parent_grad is None or not parent._requires_grad:
@@ -437,6 +448,6 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph: bool | None = None, c
     return tuple(results)
 
 
-from .. import anomaly, ops  # noqa: E402  (anomaly switches _anomaly_enabled above; ops build on Function)
+from .. import anomaly, ops  # noqa: E402  (anomaly switches modes.anomaly_enabled above; ops build on Function)
 from ..ops import xp  # noqa: E402
 from . import functional  # noqa: E402,F401  (tg.autograd.functional, as in PyTorch)
