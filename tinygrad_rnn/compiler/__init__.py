@@ -122,6 +122,7 @@ def _load(source: str):
                 os.replace(path + ".part", path)  # never a half-written module, even with two writers
             spec = importlib.util.spec_from_file_location(name, path)
             module = importlib.util.module_from_spec(spec)
+            sys.modules[name] = module  # numba's cache finds the functions' module by name
             spec.loader.exec_module(module)
             namespace, cache = vars(module), True
             break
@@ -132,7 +133,8 @@ def _load(source: str):
         exec(compile(source, name, "exec"), namespace)  # noqa: S102  (our own generated source)
     if not blas.AVAILABLE:  # numba cannot call a GEMM then: the loops run as Python
         return namespace["forward"], namespace["backward"]
-    return njit(cache=cache)(namespace["forward"]), njit(cache=cache)(namespace["backward"])
+    options = dict(cache=cache, error_model="numpy", fastmath={"contract"})  # as kernels/recurrent.py
+    return njit(**options)(namespace["forward"]), njit(**options)(namespace["backward"])
 
 
 def compiled_scan(step, carry: tuple, single: bool, xs: Tensor, batch_sizes: np.ndarray, reverse: bool):

@@ -2,21 +2,19 @@
 
 ``forward`` runs the forward phases and returns the final carry, the
 outputs of every step and what backward needs; ``backward`` runs the
-backward phases. Each value becomes one numpy-style statement; numba
-compiles the time loops, and its array-expression pass turns each
-expression of elementwise operators into one loop over the elements.
+backward phases. Every array is indexed by rows: ``r0:r1`` are the packed
+rows of the current step, ``n`` its batch size (the symbolic N).
 
-*Fuse* chooses those expressions: an elementwise value read once, by an
-elementwise op of the same phase, is written into its reader's expression
-instead of getting a name (and an array) of its own. A run of elementwise
-ops between two GEMMs is then a single statement: one pass over memory,
-no temporaries.
-
-Every array is indexed by rows: ``r0:r1`` are the packed rows of the
-current step, ``n`` its batch size (the symbolic N of the trace).
+*Fuse* groups each run of elementwise ops of one shape (column slices of
+their inputs included) into one loop nest over the elements: every
+intermediate is a scalar in a register, and only what is read outside the
+run is stored. A GEMM, a reduction or a scatter ends a run. *Emit* writes
+the runs as loops, the rest as numpy calls numba compiles.
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -26,16 +24,115 @@ from .trace import UnsupportedStep
 
 ROWS = "xs.shape[0]"  # the rows of all steps, in the generated code
 
-# -- one expression per op ---------------------------------------------------------------------
-
-
-def _scalar(value, dtype) -> str:
-    return f"np.{np.dtype(dtype).name}({float(value)!r})"
-
 
 def _dims(shape, batch: str = "n") -> str:
     parts = [batch if d is N else str(int(d)) for d in shape]
     return "(" + ", ".join(parts) + ("," if len(parts) == 1 else "") + ")"
+
+
+def _literal(value, dtype) -> str:
+    return f"np.{np.dtype(dtype).name}({float(value)!r})"
+
+
+# -- how generated code reads a value -----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Ref:
+    """A value as an array of the generated code: ``base`` from ``offsets`` on, or a scalar literal."""
+
+    base: str
+    shape: tuple = ()
+    offsets: tuple = ()  # per dim, where the value starts in base ("0" for the start)
+    literal: bool = False
+
+    def array(self) -> str:
+        """The value as an array expression: a view of ``base`` where it starts inside it or has n rows."""
+        if self.literal:
+            return self.base
+        parts = []
+        for offset, size in zip(self.offsets, self.shape):
+            if size is N:
+                parts.append(":n" if offset == "0" else f"{offset}:{offset} + n")
+            else:
+                parts.append(":" if offset == "0" else f"{offset}:{offset} + {int(size)}")
+        while parts and parts[-1] == ":":
+            parts.pop()
+        return f"{self.base}[{', '.join(parts)}]" if parts else self.base
+
+    def element(self, index: list) -> str:
+        """The scalar at ``index`` (loop variables of the output), broadcasting size-1 dims."""
+        if self.literal:
+            return self.base
+        lead = len(index) - len(self.shape)
+        parts = []
+        for k, size in enumerate(self.shape):
+            position = "0" if size == 1 else index[lead + k]
+            offset = self.offsets[k] if self.offsets else "0"
+            parts.append(position if offset == "0" else f"{offset} + {position}")
+        return f"{self.base}[{', '.join(parts)}]" if parts else f"{self.base}[()]"
+
+
+def _view(ref: Ref, value: Value) -> Ref | None:
+    """``ref[index]`` as a Ref when the index is unit-step slices (a view); None otherwise."""
+    index = value.params["index"]
+    index = index if isinstance(index, tuple) else (index,)
+    if ref.literal or len(index) > len(ref.shape) or not all(isinstance(p, slice) and p.step in (None, 1) for p in index):
+        return None
+    offsets = list(ref.offsets or ("0",) * len(ref.shape))
+    for k, part in enumerate(index):
+        start = part.start or 0
+        if start is N or (part.stop is N and ref.shape[k] is not N):
+            return None
+        if start < 0:  # from the end of a dimension of fixed size
+            if ref.shape[k] is N:
+                return None
+            start += int(ref.shape[k])
+        offsets[k] = str(start) if offsets[k] == "0" else f"{offsets[k]} + {start}"
+    return Ref(ref.base, value.shape, tuple(offsets))
+
+
+# -- scalar forms of the elementwise ops, for the fused loops ----------------------------------
+
+
+def _clamp(v, a):
+    low, high = v.params.get("low"), v.params.get("high")
+    if low is not None:  # written so that NaN stays NaN: both tests are false for it
+        a = f"({_literal(low, v.dtype)} if {a} < {_literal(low, v.dtype)} else {a})"
+    if high is not None:
+        a = f"({_literal(high, v.dtype)} if {a} > {_literal(high, v.dtype)} else {a})"
+    return a
+
+
+def _inside(v, a):
+    low, high = v.params.get("low"), v.params.get("high")
+    tests = ([f"{a} >= {_literal(low, v.inputs[0].dtype)}"] if low is not None else []) + \
+            ([f"{a} <= {_literal(high, v.inputs[0].dtype)}"] if high is not None else [])
+    return f"({' and '.join(tests)})"
+
+
+SCALAR = {
+    "add": lambda v, a, b: f"({a} + {b})",
+    "sub": lambda v, a, b: f"({a} - {b})",
+    "mul": lambda v, a, b: f"({a} * {b})",
+    "div": lambda v, a, b: f"({a} / {b})",
+    "neg": lambda v, a: f"(-{a})",
+    "pow": lambda v, a: f"({a} ** {_literal(v.params['exponent'], v.dtype)})",
+    "exp": lambda v, a: f"np.exp({a})",
+    "log": lambda v, a: f"np.log({a})",
+    "tanh": lambda v, a: f"tanh({a})",
+    "sigmoid": lambda v, a: f"sigmoid({a})",
+    "logsigmoid": lambda v, a: f"(min({a}, {_literal(0, v.dtype)}) - np.log1p(np.exp(-abs({a}))))",
+    "relu": lambda v, a: f"({a} if not {a} <= 0 else {_literal(0, v.dtype)})",  # NaN stays NaN
+    "relu.positive": lambda v, a: f"({a} > 0)",
+    "clamp": _clamp,
+    "clamp.inside": _inside,
+    "where": lambda v, a, b, c: f"({a} if {c} else {b})",
+    "cast": lambda v, a: f"np.{v.dtype.name}({a})",
+}
+
+
+# -- the other ops, as array statements ---------------------------------------------------------
 
 
 def _index(index) -> str:
@@ -52,25 +149,23 @@ def _index(index) -> str:
     return ", ".join(one(p) for p in parts)
 
 
-def _last_axis(value: Value, op: str) -> int:
-    """The reduced axis of a reduction the compiler supports: the features of (N, F) rows, or all rows."""
+def _axis(value: Value) -> int:
+    """The one axis a reduction or softmax runs over: the features of (N, F) rows, or the rows."""
     source = value.inputs[0]
     dim = value.params.get("dim")
     dims = dim if isinstance(dim, tuple) else (dim,)
     if len(dims) == 1 and dims[0] is not None and len(source.shape) == 2:
         return dims[0] % 2
-    raise UnsupportedStep(f"scan: '{op}' over dim {dim} of shape {source.shape}: the compiler supports "
+    raise UnsupportedStep(f"scan: '{value.op}' over dim {dim} of shape {source.shape}: the compiler supports "
                           "one axis of a 2-D value; use compiled=False")
 
 
-def _reduce(value: Value, a: str, kind: str) -> str:
-    axis = _last_axis(value, kind)
-    keep = value.params.get("keepdim", False)
-    width = value.inputs[0].shape[axis]
+def _reduce(value: Value, a: str) -> str:
+    axis, keep, kind = _axis(value), value.params.get("keepdim", False), value.op
     if axis == 1:  # over the features of each row: a column (n, 1)
         column = f"row_sum({a})" if kind in ("sum", "mean") else f"row_max({a})"
         if kind == "mean":
-            column = f"({column} / {_scalar(width, value.dtype)})"
+            column = f"({column} / {_literal(value.inputs[0].shape[1], value.dtype)})"
         return column if keep else f"{column}.reshape({_dims(value.shape)})"
     if kind not in ("sum", "mean"):  # over the rows: only sums, the gradients of broadcast weights
         raise UnsupportedStep(f"scan: '{kind}' over the batch is not supported by the compiler; use compiled=False")
@@ -78,273 +173,340 @@ def _reduce(value: Value, a: str, kind: str) -> str:
     return f"{total}.reshape({_dims(value.shape)})" if keep else total
 
 
+def _softmax(value: Value, a: str) -> str:
+    if _axis(value) != 1:
+        raise UnsupportedStep(f"scan: '{value.op}' is compiled over the features of (N, F) rows only")
+    shifted = f"({a} - row_max({a}))"
+    if value.op == "logsoftmax":
+        return f"({shifted} - np.log(row_sum(np.exp({shifted}))))"
+    return f"(np.exp({shifted}) / row_sum(np.exp({shifted})))"
+
+
 def _logsumexp(value: Value, a: str) -> str:
-    axis = _last_axis(value, "logsumexp")
-    if axis != 1:
+    if _axis(value) != 1:
         raise UnsupportedStep("scan: 'logsumexp' over the batch is not supported by the compiler")
     out = f"(row_max({a}) + np.log(row_sum(np.exp({a} - row_max({a})))))"
     return out if value.params.get("keepdim") else f"{out}.reshape({_dims(value.shape)})"
-
-
-def _clamp(value: Value, a: str) -> str:
-    low, high = value.params.get("low"), value.params.get("high")
-    if low is not None:
-        a = f"np.maximum({a}, {_scalar(low, value.dtype)})"
-    if high is not None:
-        a = f"np.minimum({a}, {_scalar(high, value.dtype)})"
-    return a
-
-
-def _inside(value: Value, a: str) -> str:
-    low, high = value.params.get("low"), value.params.get("high")
-    tests = ([f"({a} >= {_scalar(low, value.inputs[0].dtype)})"] if low is not None else []) + \
-            ([f"({a} <= {_scalar(high, value.inputs[0].dtype)})"] if high is not None else [])
-    return " & ".join(tests)
 
 
 def _permute(value: Value, a: str) -> str:
     dims = tuple(int(d) % len(value.shape) for d in value.params["dims"])
     if dims == tuple(range(len(dims))):
         return a
-    return f"{a}.T" if len(dims) == 2 else f"np.transpose({a}, {dims})"
+    # contiguous, so a GEMM reads it in place: transposed weights are made once, before the loops
+    return f"np.ascontiguousarray({a}.T)" if len(dims) == 2 else f"np.ascontiguousarray(np.transpose({a}, {dims}))"
 
 
-def _softmax(value: Value, a: str, log: bool) -> str:
-    if value.params["dim"] % 2 != 1 or len(value.shape) != 2:
-        raise UnsupportedStep("scan: softmax is compiled over the features of (N, F) rows only")
-    shifted = f"({a} - row_max({a}))"
-    if log:
-        return f"({shifted} - np.log(row_sum(np.exp({shifted}))))"
-    return f"(np.exp({shifted}) / row_sum(np.exp({shifted})))"
-
-
-TEMPLATES = {
-    "add": lambda v, a, b: f"({a} + {b})",
-    "sub": lambda v, a, b: f"({a} - {b})",
-    "mul": lambda v, a, b: f"({a} * {b})",
-    "div": lambda v, a, b: f"({a} / {b})",
-    "neg": lambda v, a: f"(-{a})",
-    "pow": lambda v, a: f"({a} ** {_scalar(v.params['exponent'], v.dtype)})",
-    "exp": lambda v, a: f"np.exp({a})",
-    "log": lambda v, a: f"np.log({a})",
-    "tanh": lambda v, a: f"np.tanh({a})",
-    # sigmoid(x) = (1 + tanh(x / 2)) / 2: no exp to overflow, no branch per element
-    "sigmoid": lambda v, a: f"({_scalar(0.5, v.dtype)} + {_scalar(0.5, v.dtype)} * np.tanh({_scalar(0.5, v.dtype)} * {a}))",
-    "logsigmoid": lambda v, a: f"(np.minimum({a}, {_scalar(0, v.dtype)}) - np.log1p(np.exp(-np.abs({a}))))",
-    "relu": lambda v, a: f"np.maximum({a}, {_scalar(0, v.dtype)})",
-    "relu.positive": lambda v, a: f"({a} > 0)",
-    "clamp": _clamp,
-    "clamp.inside": _inside,
-    "where": lambda v, a, b: f"np.where({v.params['condition_code']}, {a}, {b})",
-    "cast": lambda v, a: f"{a}.astype(np.{v.dtype.name})",
+ARRAY = {
     "matmul": lambda v, a, b: f"mm({a}, {b})",
     "permute": _permute,
     "reshape": lambda v, a: f"np.ascontiguousarray({a}).reshape({_dims(v.shape)})",
     "expand": lambda v, a: f"np.broadcast_to({a}, {_dims(v.shape)})",
     "getitem": lambda v, a: f"{a}[{_index(v.params['index'])}]",
     "cat": lambda v, *xs: f"np.concatenate(({', '.join(xs)},), axis={v.params.get('dim', 0) % len(v.shape)})",
-    "sum": lambda v, a: _reduce(v, a, "sum"),
-    "mean": lambda v, a: _reduce(v, a, "mean"),
-    "max": lambda v, a: _reduce(v, a, "max"),
+    "sum": _reduce, "mean": _reduce, "max": _reduce,
     "max.is_top": lambda v, a: f"({a} == row_max({a}))",
     "max.ties": lambda v, a: f"row_sum(({a} == row_max({a})).astype(np.{v.dtype.name}))",
-    "logsumexp": _logsumexp,
-    "softmax": lambda v, a: _softmax(v, a, log=False),
-    "logsoftmax": lambda v, a: _softmax(v, a, log=True),
+    "logsumexp": _logsumexp, "softmax": _softmax, "logsoftmax": _softmax,
 }
-SUPPORTED = set(TEMPLATES) | {"indexput"}
+SUPPORTED = set(SCALAR) | set(ARRAY) | {"indexput"}
 
 
 def check_supported(values: list) -> None:
-    """Raise for the first op the compiler has no template for, naming it and its line."""
+    """Raise for the first op the compiler has no form for, naming it and the step's line."""
     for value in values:
         if value.op not in SUPPORTED and value.op not in INPUT_KINDS and value.op != "const":
             where = f" at {value.source}" if value.source else ""
             raise UnsupportedStep(f"scan: the step uses '{value.op}'{where}, which the compiler does not "
                                   "support; use compiled=False")
-        if value.op in ("max.is_top", "max.ties") and _last_axis(value, "max") != 1:
+        if value.op in ("max", "max.is_top", "max.ties") and _axis(value) != 1:
             raise UnsupportedStep("scan: max over the batch is not supported by the compiler; use compiled=False")
 
 
-# -- fuse ----------------------------------------------------------------------------------------
+# -- fuse --------------------------------------------------------------------------------------
 
 
-def fuse(phase: list, readers: dict, outputs: set) -> set:
-    """The ids of ``phase``'s values that become part of their one reader's expression."""
-    here = {id(v) for v in phase}
-    inlined = set()
+def fuse(phase: list) -> list:
+    """``phase`` cut into runs: lists of elementwise ops of one shape, and single other ops.
+
+    A run grows while the next op is elementwise (or a unit-step column
+    slice) of the run's shape; anything else closes it.
+    """
+    runs, current, shape = [], [], None
     for value in phase:
-        users = readers.get(id(value), [])
-        if (value.op in ELEMENTWISE and value.op != "where" and id(value) not in outputs and len(users) == 1
-                and id(users[0]) in here and users[0].op in ELEMENTWISE):
-            inlined.add(id(value))
-    return inlined
+        if value.op in INPUT_KINDS or value.op == "const":
+            continue
+        joins = value.op in ELEMENTWISE or (value.op == "getitem" and value.batched)
+        if joins and value.shape == shape:
+            current.append(value)
+            continue
+        if current:
+            runs.append(current)
+        current, shape = ([value], value.shape) if joins else ([], None)
+        if not joins:
+            runs.append([value])
+    if current:
+        runs.append(current)
+    return runs
 
 
-# -- emit ----------------------------------------------------------------------------------------
+# -- emit --------------------------------------------------------------------------------------
 
 
 class _Writer:
-    """Source lines of one function, and how each value is read in the current phase."""
+    """Source lines of one function, and how each value is read (a Ref) in the current phase."""
 
-    def __init__(self, readers: dict, outputs: set):
-        self.lines, self.reads, self.readers, self.outputs = [], {}, readers, outputs
+    def __init__(self, readers: dict, keep: set):
+        self.lines, self.refs, self.readers, self.keep = [], {}, readers, keep
 
-    def line(self, text: str, depth: int = 1) -> None:
+    def line(self, text: str, depth: int) -> None:
         self.lines.append("    " * depth + text)
 
     def phase(self, values: list, depth: int) -> None:
-        inlined = fuse(values, self.readers, self.outputs)
-        for value in values:
-            if value.op in INPUT_KINDS or value.op == "const":
-                continue  # read as set up by the caller
-            code = self.code(value, depth)
-            if id(value) in inlined:
-                self.reads[id(value)] = code
+        for run in fuse(values):
+            if len(run) == 1 and run[0].op not in SCALAR:
+                if run[0].op == "getitem":
+                    view = _view(self.refs[id(run[0].inputs[0])], run[0])
+                    if view is not None:
+                        self.refs[id(run[0])] = view
+                        continue
+                self.statement(run[0], depth)
             else:
-                if code is not None:  # None: code() wrote its statements itself
-                    self.line(f"{value.name} = {code}", depth)
-                self.reads[id(value)] = value.name
+                self.loop(run, depth)
 
-    def code(self, value: Value, depth: int) -> str | None:
-        missing = [i for i in value.inputs if id(i) not in self.reads]
-        if missing:
-            raise KeyError(f"{value.describe()} reads {[m.describe() for m in missing]}")
-        args = [self.reads[id(i)] for i in value.inputs]
+    def statement(self, value: Value, depth: int) -> None:
+        args = [self.refs[id(i)].array() for i in value.inputs]
         if value.op == "indexput":
             if not value.params.get("unique", True):
                 raise UnsupportedStep("scan: scattering into repeated indices is not supported; use compiled=False")
             self.line(f"{value.name} = np.zeros({_dims(value.shape)}, np.{value.dtype.name})", depth)
             self.line(f"{value.name}[{_index(value.params['index'])}] += {args[0]}", depth)
-            return None
-        if value.op == "where":
-            condition = value.params["condition"]
-            value.params["condition_code"] = self.reads[id(condition)] if isinstance(condition, Value) \
-                else f"const_{value.index}"
-        if value.op in ("relu.positive", "clamp.inside", "max.is_top", "max.ties"):
-            args = args[:1]
-        return TEMPLATES[value.op](value, *args)
+        else:
+            self.line(f"{value.name} = {ARRAY[value.op](value, *args[:1 if '.' in value.op else None])}", depth)
+        self.refs[id(value)] = Ref(value.name, value.shape, ("0",) * len(value.shape))
+
+    def loop(self, run: list, depth: int) -> None:
+        """One loop nest computing every op of ``run`` per element; stores what is read elsewhere.
+
+        For a run over rows (n, F), each input's row is bound to a 1-D view
+        before the inner loop, so that loop indexes from 0 with no offset:
+        LLVM then vectorizes it (an index like 8 + j might wrap, as far as
+        it can tell).
+        """
+        shape, members = run[0].shape, {id(v) for v in run}
+        stored = [v for v in run if id(v) in self.keep or any(id(u) not in members for u in self.readers.get(id(v), []))]
+        for value in stored:
+            self.line(f"{value.name} = np.empty({_dims(shape)}, np.{value.dtype.name})", depth)
+        for value in run:  # column slices are views of what they slice
+            if value.op == "getitem":
+                view = _view(self.refs[id(value.inputs[0])], value)
+                if view is None:
+                    raise UnsupportedStep(f"scan: indexing {value.params['index']} inside a run of elementwise "
+                                          "ops is not supported; use compiled=False")
+                self.refs[id(value)] = view
+        computed = [v for v in run if v.op != "getitem"]
+        outside = _unique([i for v in computed for i in _operands(v) if id(i) not in members or i.op == "getitem"])
+        for value in stored:
+            self.refs[id(value)] = Ref(value.name, shape, ("0",) * len(shape))
+        by_row = len(shape) == 2
+        sizes = ["n" if d is N else str(int(d)) for d in shape]
+        reads = {}
+        if by_row:
+            self.line(f"for i0 in range({sizes[0]}):", depth)
+            for value in [*outside, *stored]:
+                reads[id(value)] = self._row(self.refs[id(value)], shape, depth + 1)
+            self.line(f"for i1 in range({sizes[1]}):", depth + 1)
+            inner = depth + 2
+        else:
+            index = [f"i{k}" for k in range(len(shape))]
+            for k, size in enumerate(sizes):
+                self.line(f"for i{k} in range({size}):", depth + k)
+            for value in [*outside, *stored]:
+                reads[id(value)] = self.refs[id(value)].element(index)
+            inner = depth + len(shape)
+        for value in computed:
+            args = [reads[id(i)] if id(i) not in members or i.op == "getitem" else f"s{i.index}"
+                    for i in _operands(value)]
+            if value.op == "where" and not isinstance(value.params["condition"], Value):
+                args.append(reads[("const", value.index)] if ("const", value.index) in reads else
+                            self._const_mask(value, shape, by_row, depth, reads))
+            self.line(f"s{value.index} = {SCALAR[value.op](value, *args)}", inner)
+        for value in stored:
+            source = f"s{value.index}" if value.op != "getitem" else reads[id(value.inputs[0])]
+            self.line(f"{reads[id(value)]} = {source}", inner)
+
+    def _row(self, ref: Ref, shape: tuple, depth: int) -> str:
+        """An expression for ref's element (i0, i1), through a 1-D view of row i0 bound here."""
+        if ref.literal:
+            return ref.base
+        lead = len(shape) - len(ref.shape)
+        rows = ref.shape[0] if lead == 0 else 1
+        columns = ref.shape[-1] if len(ref.shape) >= 1 and lead < 2 else 1
+        row = "0" if rows == 1 else "i0"
+        offsets = ref.offsets or ("0",) * len(ref.shape)
+        if len(ref.shape) == 0:
+            return f"{ref.base}[()]"
+        if len(ref.shape) == 1:  # a vector along the columns: no row to bind
+            return f"{ref.base}[i1]" if columns != 1 else f"{ref.base}[0]"
+        row_index = row if offsets[0] == "0" else f"{offsets[0]} + {row}"
+        name = f"{ref.base.split('[')[0]}_{len(self.lines)}"
+        if columns == 1:
+            self.line(f"{name} = {ref.base}[{row_index}, {offsets[1]}]", depth)
+            return name
+        end = f"{offsets[1]} + {int(columns)}" if offsets[1] != "0" else str(int(columns))
+        self.line(f"{name} = {ref.base}[{row_index}, {'' if offsets[1] == '0' else offsets[1]}:{end}]", depth)
+        return f"{name}[i1]"
+
+    def _const_mask(self, value: Value, shape: tuple, by_row: bool, depth: int, reads: dict) -> str:
+        condition = value.params["condition"]
+        ref = Ref(f"const_{value.index}", np.shape(condition), ("0",) * np.ndim(condition))
+        return ref.element([f"i{k}" for k in range(len(shape))])
+
+
+def _operands(value: Value) -> list:
+    """The inputs of an elementwise op, and the mask of a where when it is a value."""
+    condition = value.params.get("condition") if value.op == "where" else None
+    inputs = list(value.inputs) if value.op not in ("relu.positive", "clamp.inside") else list(value.inputs[:1])
+    return inputs + ([condition] if isinstance(condition, Value) else [])
+
+
+def _unique(values: list) -> list:
+    return list({id(v): v for v in values}.values())
+
+
+def _constants(trace) -> list:
+    """The array constants the functions take after the weights: larger constants, where-masks."""
+    return [v for v in trace.values if v.op == "const" and v.data.size != 1] + \
+           [v for v in trace.values if v.op == "where" and not isinstance(v.params["condition"], Value)]
 
 
 def emit(plan: Schedule) -> tuple[str, list]:
     """The Python source of ``forward`` and ``backward`` for ``plan``, and the constant arrays they take."""
     trace = plan.trace
-    everything = trace.values
+    check_supported(trace.values)
     readers = {}
-    for value in everything:
+    for value in trace.values:
         for i in value.inputs:
             readers.setdefault(id(i), []).append(value)
         condition = value.params.get("condition") if value.op == "where" else None
         if isinstance(condition, Value):
             readers.setdefault(id(condition), []).append(value)
-    read_by_backward = {id(i) for v in plan.backward_loop + plan.backward_rows for i in v.inputs}
+    loop = {id(v) for v in plan.forward_loop}
+    later = {id(i) for v in plan.backward_loop + plan.backward_rows for i in v.inputs}
     rows_needed = [v for v in plan.forward_rows if v.op != "x" and (
-        id(v) in read_by_backward or any(id(u) in {id(w) for w in plan.forward_loop} for u in readers.get(id(v), [])))]
-    outputs = {id(v) for v in [*trace.new_carry, trace.y, *trace.d_carry, trace.d_x, *trace.d_params,
-                               *plan.saved, *plan.kept, *rows_needed] if v is not None}
-    check_supported(everything)
-    consts = [v for v in everything if v.op == "const" and v.data.size != 1] + \
-             [v for v in everything if v.op == "where" and not isinstance(v.params["condition"], Value)]
+        id(v) in later or any(id(u) in loop for u in readers.get(id(v), [])))]
+    keep = {id(v) for v in [*trace.new_carry, trace.y, *trace.d_carry, trace.d_x, *trace.d_params,
+                            *plan.saved, *plan.kept, *rows_needed] if v is not None}
+    constants = _constants(trace)
     arguments = ", ".join([*(f"param_{i}" for i in range(len(trace.params))),
-                           *(f"const_{v.index}" for v in consts)])
-
-    forward = _Writer(readers, outputs)
-    _inputs(forward, trace)
-    carries = ", ".join(f"carry_{k}" for k in range(len(trace.carry)))
-    forward.line(f"def forward(xs, sizes, offsets, reverse, {carries}, {arguments}):", 0)
-    forward.line("steps, n = len(sizes), xs.shape[0]")
-    forward.phase(plan.forward_globals, 1)
-    forward.reads[id(trace.x)] = "xs"
-    forward.phase([v for v in plan.forward_rows if v.op != "x"], 1)
-    for k in range(len(trace.carry)):
-        forward.line(f"state_{k} = carry_{k}.copy()")
+                           *(f"const_{v.index}" for v in constants)])
+    count = len(trace.carry)
     y = trace.y
+
+    def array_ref(name: str, shape: tuple, rows: str | None = None) -> Ref:
+        return Ref(name, shape, ((rows,) if rows else ("0",)) + ("0",) * (len(shape) - 1))
+
+    # forward
+    out = _Writer(readers, keep)
+    _inputs(out, trace)
+    out.line(f"def forward(xs, sizes, offsets, reverse, {', '.join(f'carry_{k}' for k in range(count))}, "
+             f"{arguments}):", 0)
+    out.line("steps, n = len(sizes), xs.shape[0]", 1)
+    out.phase(plan.forward_globals, 1)
+    out.refs[id(trace.x)] = array_ref("xs", trace.x.shape)
+    out.phase([v for v in plan.forward_rows if v.op != "x"], 1)
+    for k in range(count):
+        out.line(f"state_{k} = carry_{k}.copy()", 1)
     if y is not None:
-        forward.line(f"ys = np.empty({_dims(y.shape, ROWS)}, np.{y.dtype.name})")
+        out.line(f"ys = np.empty({_dims(y.shape, ROWS)}, np.{y.dtype.name})", 1)
     for value in plan.saved:
-        forward.line(f"saved_{value.name} = np.empty({_dims(value.shape, ROWS)}, np.{value.dtype.name})")
-    _loop_header(forward, backward=False)
-    forward.reads[id(trace.x)] = "xs[r0:r1]"
+        out.line(f"saved_{value.name} = np.empty({_dims(value.shape, ROWS)}, np.{value.dtype.name})", 1)
+    _loop_header(out, backward=False)
+    out.refs[id(trace.x)] = array_ref("xs", trace.x.shape, "r0")
     for value in rows_needed:
-        forward.reads[id(value)] = f"{value.name}[r0:r1]"
+        out.refs[id(value)] = array_ref(value.name, value.shape, "r0")
     for k, carry in enumerate(trace.carry):
-        forward.reads[id(carry)] = f"state_{k}[:n]"
-    forward.phase(plan.forward_loop, 2)
+        out.refs[id(carry)] = array_ref(f"state_{k}", carry.shape)
+    out.phase(plan.forward_loop, 2)
     for value in plan.saved:
-        forward.line(f"saved_{value.name}[r0:r1] = {forward.reads[id(value)]}", 2)
+        out.line(f"saved_{value.name}[r0:r1] = {out.refs[id(value)].array()}", 2)
     if y is not None:
-        forward.line(f"ys[r0:r1] = {forward.reads[id(y)]}", 2)
-    new = [forward.reads[id(v)] for v in trace.new_carry]
-    forward.line(f"{', '.join(f'new_{k}' for k in range(len(new)))}, = {', '.join(new)},", 2)
-    for k in range(len(new)):
-        forward.line(f"state_{k}[:n] = new_{k}", 2)
-    results = [f"state_{k}" for k in range(len(trace.carry))] + ["ys" if y is not None else "xs[:0]"]
+        out.line(f"ys[r0:r1] = {out.refs[id(y)].array()}", 2)
+    new = [out.refs[id(v)].array() for v in trace.new_carry]
+    out.line(f"{', '.join(f'new_{k}' for k in range(count))}, = {', '.join(new)},", 2)
+    for k in range(count):
+        out.line(f"state_{k}[:n] = new_{k}", 2)
+    results = [f"state_{k}" for k in range(count)] + ["ys" if y is not None else "xs[:0]"]
     results += [v.name for v in rows_needed] + [f"saved_{v.name}" for v in plan.saved]
-    forward.line(f"return ({', '.join(results)},)")
+    out.line(f"return ({', '.join(results)},)", 1)
+    forward_lines = out.lines
 
-    backward = _Writer(readers, outputs)
-    _inputs(backward, trace)
+    # backward
+    out = _Writer(readers, keep)
+    _inputs(out, trace)
     rows_arguments = ", ".join([*(v.name for v in rows_needed), *(f"saved_{v.name}" for v in plan.saved)])
-    d_finals = ", ".join(f"d_final_{k}" for k in range(len(trace.carry)))
-    backward.line(f"def backward(xs, sizes, offsets, reverse, d_ys, {d_finals}, {arguments}, {rows_arguments}):", 0)
-    backward.line("steps, n = len(sizes), xs.shape[0]")
-    backward.phase(plan.forward_globals, 1)
-    backward.phase(plan.backward_globals, 1)
-    for k in range(len(trace.carry)):
-        backward.line(f"dstate_{k} = d_final_{k}.copy()")
+    out.line(f"def backward(xs, sizes, offsets, reverse, d_ys, {', '.join(f'd_final_{k}' for k in range(count))}, "
+             f"{arguments}, {rows_arguments}):", 0)
+    out.line("steps, n = len(sizes), xs.shape[0]", 1)
+    out.phase(plan.forward_globals, 1)
+    out.phase(plan.backward_globals, 1)
+    for k in range(count):
+        out.line(f"dstate_{k} = d_final_{k}.copy()", 1)
     for value in plan.kept:
-        backward.line(f"kept_{value.name} = np.empty({_dims(value.shape, ROWS)}, np.{value.dtype.name})")
-    _loop_header(backward, backward=True)
-    backward.reads[id(trace.x)] = "xs[r0:r1]"
+        out.line(f"kept_{value.name} = np.empty({_dims(value.shape, ROWS)}, np.{value.dtype.name})", 1)
+    _loop_header(out, backward=True)
+    out.refs[id(trace.x)] = array_ref("xs", trace.x.shape, "r0")
     for value in rows_needed:
-        backward.reads[id(value)] = f"{value.name}[r0:r1]"
+        out.refs[id(value)] = array_ref(value.name, value.shape, "r0")
     for value in plan.saved:
-        backward.reads[id(value)] = f"saved_{value.name}[r0:r1]"
+        out.refs[id(value)] = array_ref(f"saved_{value.name}", value.shape, "r0")
     for k, grad in enumerate(trace.grad_carry):
-        backward.reads[id(grad)] = f"dstate_{k}[:n]"
+        out.refs[id(grad)] = array_ref(f"dstate_{k}", grad.shape)
     if trace.grad_y is not None:
-        backward.reads[id(trace.grad_y)] = "d_ys[r0:r1]"
-    backward.phase(plan.backward_loop, 2)
+        out.refs[id(trace.grad_y)] = array_ref("d_ys", trace.grad_y.shape, "r0")
+    out.phase(plan.backward_loop, 2)
     for value in plan.kept:
-        backward.line(f"kept_{value.name}[r0:r1] = {backward.reads[id(value)]}", 2)
-    d_carry = [backward.reads[id(v)] if v is not None else None for v in trace.d_carry]
-    for k, code in enumerate(d_carry):
-        backward.line(f"dstate_{k}[:n] = {code if code is not None else '0'}", 2)
-    backward.line("n = xs.shape[0]")
-    backward.reads[id(trace.x)] = "xs"
+        out.line(f"kept_{value.name}[r0:r1] = {out.refs[id(value)].array()}", 2)
+    d_carry = [out.refs[id(v)].array() if v is not None else "0" for v in trace.d_carry]
+    out.line(f"{', '.join(f'd_{k}' for k in range(count))}, = {', '.join(d_carry)},", 2)
+    for k in range(count):
+        out.line(f"dstate_{k}[:n] = d_{k}", 2)
+    out.line("n = xs.shape[0]", 1)
+    out.refs[id(trace.x)] = array_ref("xs", trace.x.shape)
     for value in rows_needed:
-        backward.reads[id(value)] = value.name
+        out.refs[id(value)] = array_ref(value.name, value.shape)
     for value in plan.saved:
-        backward.reads[id(value)] = f"saved_{value.name}"
+        out.refs[id(value)] = array_ref(f"saved_{value.name}", value.shape)
     for value in plan.kept:
-        backward.reads[id(value)] = f"kept_{value.name}"
+        out.refs[id(value)] = array_ref(f"kept_{value.name}", value.shape)
     if trace.grad_y is not None:
-        backward.reads[id(trace.grad_y)] = "d_ys"
-    backward.phase(plan.backward_rows, 1)
-    results = [f"dstate_{k}" for k in range(len(trace.carry))]
-    results.append(backward.reads[id(trace.d_x)] if trace.d_x is not None else "np.zeros_like(xs)")
+        out.refs[id(trace.grad_y)] = array_ref("d_ys", trace.grad_y.shape)
+    out.phase(plan.backward_rows, 1)
+    results = [f"dstate_{k}" for k in range(count)]
+    results.append(out.refs[id(trace.d_x)].array() if trace.d_x is not None else "np.zeros_like(xs)")
     for param, grad in zip(trace.params, trace.d_params):
-        results.append(f"np.ascontiguousarray({backward.reads[id(grad)]})" if grad is not None
+        results.append(f"np.ascontiguousarray({out.refs[id(grad)].array()})" if grad is not None
                        else f"np.zeros_like(param_{param.slot})")
-    backward.line(f"return ({', '.join(results)},)")
+    out.line(f"return ({', '.join(results)},)", 1)
 
-    header = ["import numpy as np", "from tinygrad_rnn.compiler.runtime import mm, row_max, row_sum", ""]
-    arrays = [v.data if v.op == "const" else np.asarray(v.params["condition"]) for v in consts]
-    return "\n".join(header + forward.lines + ["", ""] + backward.lines) + "\n", arrays
+    header = ["import numpy as np",
+              "from tinygrad_rnn.compiler.runtime import mm, row_max, row_sum, sigmoid, tanh", ""]
+    source = "\n".join(header + forward_lines + ["", ""] + out.lines) + "\n"
+    arrays = [v.data if v.op == "const" else np.asarray(v.params["condition"]) for v in constants]
+    return source, arrays
 
 
 def _inputs(writer: _Writer, trace) -> None:
-    """How the phases read the inputs that are not computed: weights and constants."""
+    """How the phases read what is not computed: weights and constants."""
     for value in trace.values:
         if value.op == "param":
-            writer.reads[id(value)] = f"param_{value.slot}"
+            writer.refs[id(value)] = Ref(f"param_{value.slot}", value.shape, ("0",) * len(value.shape))
         elif value.op == "const":
-            writer.reads[id(value)] = _scalar(value.data.item(), value.dtype) if value.data.size == 1 \
-                else f"const_{value.index}"
+            writer.refs[id(value)] = Ref(_literal(value.data.item(), value.dtype), literal=True) \
+                if value.data.size == 1 else Ref(f"const_{value.index}", value.shape, ("0",) * len(value.shape))
 
 
 def _loop_header(writer: _Writer, backward: bool) -> None:
-    forward_order = "steps - 1 - i if reverse else i"
-    writer.line("for i in range(steps):")
-    writer.line(f"t = {'i if reverse else steps - 1 - i' if backward else forward_order}", 2)
+    writer.line("for i in range(steps):", 1)
+    writer.line(f"t = {'i if reverse else steps - 1 - i' if backward else 'steps - 1 - i if reverse else i'}", 2)
     writer.line("n, r0, r1 = sizes[t], offsets[t], offsets[t + 1]", 2)

@@ -10,6 +10,8 @@ import numpy as np
 from numba import njit
 
 from ..kernels.blas import matmul_into
+from ..kernels.recurrent import _sigmoid as sigmoid  # noqa: F401  (scalar forms LLVM can vectorize,
+from ..kernels.recurrent import _tanh as tanh  # noqa: F401  the fused kernels' own)
 
 
 @njit(cache=True)
