@@ -294,10 +294,11 @@ class _Writer:
         it can tell).
         """
         shape, members = run[0].shape, {id(v) for v in run}
-        stored = [v for v in run if id(v) in self.keep or any(id(u) not in members for u in self.readers.get(id(v), []))]
+        stored = [v for v in run if v.op != "getitem" and (  # a slice stays a view of what it slices
+            id(v) in self.keep or any(id(u) not in members for u in self.readers.get(id(v), [])))]
         for value in stored:
             self.line(f"{value.name} = np.empty({_dims(shape)}, np.{value.dtype.name})", depth)
-        for value in run:  # column slices are views of what they slice
+        for value in run:
             if value.op == "getitem":
                 view = _view(self.refs[id(value.inputs[0])], value)
                 if view is None:
@@ -305,6 +306,8 @@ class _Writer:
                                           "ops is not supported; use compiled=False")
                 self.refs[id(value)] = view
         computed = [v for v in run if v.op != "getitem"]
+        if not computed:
+            return
         outside = _unique([i for v in computed for i in _operands(v) if id(i) not in members or i.op == "getitem"])
         for value in stored:
             self.refs[id(value)] = Ref(value.name, shape, ("0",) * len(shape))
@@ -327,13 +330,11 @@ class _Writer:
         for value in computed:
             args = [reads[id(i)] if id(i) not in members or i.op == "getitem" else f"s{i.index}"
                     for i in _operands(value)]
-            if value.op == "where" and not isinstance(value.params["condition"], Value):
-                args.append(reads[("const", value.index)] if ("const", value.index) in reads else
-                            self._const_mask(value, shape, by_row, depth, reads))
+            if value.op == "where" and len(value.inputs) == 2:  # a constant mask, an argument
+                args.append(self._const_mask(value, shape))
             self.line(f"s{value.index} = {SCALAR[value.op](value, *args)}", inner)
         for value in stored:
-            source = f"s{value.index}" if value.op != "getitem" else reads[id(value.inputs[0])]
-            self.line(f"{reads[id(value)]} = {source}", inner)
+            self.line(f"{reads[id(value)]} = s{value.index}", inner)
 
     def _row(self, ref: Ref, shape: tuple, depth: int) -> str:
         """An expression for ref's element (i0, i1), through a 1-D view of row i0 bound here."""
@@ -357,17 +358,15 @@ class _Writer:
         self.line(f"{name} = {ref.base}[{row_index}, {'' if offsets[1] == '0' else offsets[1]}:{end}]", depth)
         return f"{name}[i1]"
 
-    def _const_mask(self, value: Value, shape: tuple, by_row: bool, depth: int, reads: dict) -> str:
+    def _const_mask(self, value: Value, shape: tuple) -> str:
         condition = value.params["condition"]
         ref = Ref(f"const_{value.index}", np.shape(condition), ("0",) * np.ndim(condition))
         return ref.element([f"i{k}" for k in range(len(shape))])
 
 
 def _operands(value: Value) -> list:
-    """The inputs of an elementwise op, and the mask of a where when it is a value."""
-    condition = value.params.get("condition") if value.op == "where" else None
-    inputs = list(value.inputs) if value.op not in ("relu.positive", "clamp.inside") else list(value.inputs[:1])
-    return inputs + ([condition] if isinstance(condition, Value) else [])
+    """The inputs an elementwise op reads (a derived mask reads only the op's first input)."""
+    return list(value.inputs) if value.op not in ("relu.positive", "clamp.inside") else list(value.inputs[:1])
 
 
 def _unique(values: list) -> list:
@@ -377,7 +376,7 @@ def _unique(values: list) -> list:
 def _constants(trace) -> list:
     """The array constants the functions take after the weights: larger constants, where-masks."""
     return [v for v in trace.values if v.op == "const" and v.data.size != 1] + \
-           [v for v in trace.values if v.op == "where" and not isinstance(v.params["condition"], Value)]
+           [v for v in trace.values if v.op == "where" and len(v.inputs) == 2]
 
 
 def emit(plan: Schedule) -> tuple[str, list]:
@@ -388,9 +387,6 @@ def emit(plan: Schedule) -> tuple[str, list]:
     for value in trace.values:
         for i in value.inputs:
             readers.setdefault(id(i), []).append(value)
-        condition = value.params.get("condition") if value.op == "where" else None
-        if isinstance(condition, Value):
-            readers.setdefault(id(condition), []).append(value)
     loop = {id(v) for v in plan.forward_loop}
     later = {id(i) for v in plan.backward_loop + plan.backward_rows for i in v.inputs}
     rows_needed = [v for v in plan.forward_rows if v.op != "x" and (
@@ -415,6 +411,8 @@ def emit(plan: Schedule) -> tuple[str, list]:
     out.phase(plan.forward_globals, 1)
     out.refs[id(trace.x)] = array_ref("xs", trace.x.shape)
     out.phase([v for v in plan.forward_rows if v.op != "x"], 1)
+    rows_refs = {id(v): out.refs[id(v)] for v in rows_needed}  # on all rows; some are views
+    rows_arrays = list(dict.fromkeys(ref.base for ref in rows_refs.values()))
     for k in range(count):
         out.line(f"state_{k} = carry_{k}.copy()", 1)
     if y is not None:
@@ -424,7 +422,7 @@ def emit(plan: Schedule) -> tuple[str, list]:
     _loop_header(out, backward=False)
     out.refs[id(trace.x)] = array_ref("xs", trace.x.shape, "r0")
     for value in rows_needed:
-        out.refs[id(value)] = array_ref(value.name, value.shape, "r0")
+        out.refs[id(value)] = _at_step(rows_refs[id(value)])
     for k, carry in enumerate(trace.carry):
         out.refs[id(carry)] = array_ref(f"state_{k}", carry.shape)
     out.phase(plan.forward_loop, 2)
@@ -437,14 +435,14 @@ def emit(plan: Schedule) -> tuple[str, list]:
     for k in range(count):
         out.line(f"state_{k}[:n] = new_{k}", 2)
     results = [f"state_{k}" for k in range(count)] + ["ys" if y is not None else "xs[:0]"]
-    results += [v.name for v in rows_needed] + [f"saved_{v.name}" for v in plan.saved]
+    results += rows_arrays + [f"saved_{v.name}" for v in plan.saved]
     out.line(f"return ({', '.join(results)},)", 1)
     forward_lines = out.lines
 
     # backward
     out = _Writer(readers, keep)
     _inputs(out, trace)
-    rows_arguments = ", ".join([*(v.name for v in rows_needed), *(f"saved_{v.name}" for v in plan.saved)])
+    rows_arguments = ", ".join([*rows_arrays, *(f"saved_{v.name}" for v in plan.saved)])
     out.line(f"def backward(xs, sizes, offsets, reverse, d_ys, {', '.join(f'd_final_{k}' for k in range(count))}, "
              f"{arguments}, {rows_arguments}):", 0)
     out.line("steps, n = len(sizes), xs.shape[0]", 1)
@@ -457,7 +455,7 @@ def emit(plan: Schedule) -> tuple[str, list]:
     _loop_header(out, backward=True)
     out.refs[id(trace.x)] = array_ref("xs", trace.x.shape, "r0")
     for value in rows_needed:
-        out.refs[id(value)] = array_ref(value.name, value.shape, "r0")
+        out.refs[id(value)] = _at_step(rows_refs[id(value)])
     for value in plan.saved:
         out.refs[id(value)] = array_ref(f"saved_{value.name}", value.shape, "r0")
     for k, grad in enumerate(trace.grad_carry):
@@ -474,7 +472,7 @@ def emit(plan: Schedule) -> tuple[str, list]:
     out.line("n = xs.shape[0]", 1)
     out.refs[id(trace.x)] = array_ref("xs", trace.x.shape)
     for value in rows_needed:
-        out.refs[id(value)] = array_ref(value.name, value.shape)
+        out.refs[id(value)] = rows_refs[id(value)]
     for value in plan.saved:
         out.refs[id(value)] = array_ref(f"saved_{value.name}", value.shape)
     for value in plan.kept:
@@ -494,6 +492,12 @@ def emit(plan: Schedule) -> tuple[str, list]:
     source = "\n".join(header + forward_lines + ["", ""] + out.lines) + "\n"
     arrays = [v.data if v.op == "const" else np.asarray(v.params["condition"]) for v in constants]
     return source, arrays
+
+
+def _at_step(ref: Ref) -> Ref:
+    """A value computed on the rows of all steps, as read inside the loop: this step's rows."""
+    first = "r0" if ref.offsets[0] == "0" else f"r0 + {ref.offsets[0]}"
+    return Ref(ref.base, ref.shape, (first, *ref.offsets[1:]))
 
 
 def _inputs(writer: _Writer, trace) -> None:

@@ -181,8 +181,11 @@ def _to_values(roots: list, kinds: dict, calls: dict) -> tuple[list, dict]:
                 of[id(parent)] = leaf(parent)
         params, source = calls.get(id(tensor), ({}, ""))
         params = {key: _derived_or(value, derived) for key, value in params.items()}
-        of[id(tensor)] = add(op=node.name, inputs=tuple(of[id(p)] for p in node.parents), params=params,
-                             shape=tensor.shape, dtype=tensor.dtype, source=source)
+        inputs = tuple(of[id(p)] for p in node.parents)
+        if isinstance(params.get("condition"), Value):  # a mask computed from the data: an input
+            inputs, params = inputs + (params.pop("condition"),), params
+        of[id(tensor)] = add(op=node.name, inputs=inputs, params=params, shape=tensor.shape, dtype=tensor.dtype,
+                             source=source)
         for attribute in DERIVED_ARRAYS.get(node.name, ()):  # masks its backward will read
             mask = getattr(node, attribute)
             derived[id(mask)] = add(op=f"{node.name}.{attribute}", inputs=of[id(tensor)].inputs,
