@@ -45,6 +45,7 @@ class Ref:
     shape: tuple = ()
     offsets: tuple = ()  # per dim, where the value starts in base ("0" for the start)
     literal: bool = False
+    view: bool = False  # a part of base along a dimension of fixed size (a column slice)
 
     def array(self) -> str:
         """The value as an array expression: a view of ``base`` where it starts inside it or has n rows."""
@@ -54,8 +55,10 @@ class Ref:
         for offset, size in zip(self.offsets, self.shape):
             if size is N:
                 parts.append(":n" if offset == "0" else f"{offset}:{offset} + n")
+            elif offset == "0":
+                parts.append(f":{int(size)}" if self.view else ":")
             else:
-                parts.append(":" if offset == "0" else f"{offset}:{offset} + {int(size)}")
+                parts.append(f"{offset}:{offset} + {int(size)}")
         while parts and parts[-1] == ":":
             parts.pop()
         return f"{self.base}[{', '.join(parts)}]" if parts else self.base
@@ -89,7 +92,7 @@ def _view(ref: Ref, value: Value) -> Ref | None:
                 return None
             start += int(ref.shape[k])
         offsets[k] = str(start) if offsets[k] == "0" else f"{offsets[k]} + {start}"
-    return Ref(ref.base, value.shape, tuple(offsets))
+    return Ref(ref.base, value.shape, tuple(offsets), view=True)
 
 
 # -- scalar forms of the elementwise ops, for the fused loops ----------------------------------
@@ -258,12 +261,25 @@ class _Writer:
 
     def __init__(self, readers: dict, keep: set):
         self.lines, self.refs, self.readers, self.keep = [], {}, readers, keep
+        self.homes = {}  # id -> Ref: where a value is stored when computed (a buffer kept for every step)
 
     def line(self, text: str, depth: int) -> None:
         self.lines.append("    " * depth + text)
 
     def phase(self, values: list, depth: int) -> None:
-        for run in fuse(values):
+        assembled, absorbed = _assemblies(values, self.readers, self.keep)
+        for root, pieces in assembled:
+            home = self.homes.get(id(root))
+            if home is None:
+                fill = "np.empty" if _covers(root, pieces) else "np.zeros"
+                self.line(f"{root.name} = {fill}({_dims(root.shape)}, np.{root.dtype.name})", depth)
+                home = Ref(root.name, root.shape, ("0",) * len(root.shape))
+            elif not _covers(root, pieces):
+                self.line(f"{home.array()}[...] = 0", depth)
+            self.refs[id(root)] = home
+            for piece, index in pieces:
+                self.homes[id(piece)] = _view(home, Value(-1, "getitem", params={"index": index}, shape=piece.shape))
+        for run in fuse([v for v in values if id(v) not in absorbed]):
             if len(run) == 1 and run[0].op not in SCALAR:
                 if run[0].op == "getitem":
                     view = _view(self.refs[id(run[0].inputs[0])], run[0])
@@ -273,6 +289,11 @@ class _Writer:
                 self.statement(run[0], depth)
             else:
                 self.loop(run, depth)
+            for value in run:  # computed outside its home: copy it there
+                home = self.homes.get(id(value))
+                if home is not None and self.refs.get(id(value)) != home:
+                    self.line(f"{home.array()}[...] = {self.refs[id(value)].array()}", depth)
+                    self.refs[id(value)] = home
 
     def statement(self, value: Value, depth: int) -> None:
         args = [self.refs[id(i)].array() for i in value.inputs]
@@ -297,7 +318,8 @@ class _Writer:
         stored = [v for v in run if v.op != "getitem" and (  # a slice stays a view of what it slices
             id(v) in self.keep or any(id(u) not in members for u in self.readers.get(id(v), [])))]
         for value in stored:
-            self.line(f"{value.name} = np.empty({_dims(shape)}, np.{value.dtype.name})", depth)
+            if id(value) not in self.homes:
+                self.line(f"{value.name} = np.empty({_dims(shape)}, np.{value.dtype.name})", depth)
         for value in run:
             if value.op == "getitem":
                 view = _view(self.refs[id(value.inputs[0])], value)
@@ -310,7 +332,7 @@ class _Writer:
             return
         outside = _unique([i for v in computed for i in _operands(v) if id(i) not in members or i.op == "getitem"])
         for value in stored:
-            self.refs[id(value)] = Ref(value.name, shape, ("0",) * len(shape))
+            self.refs[id(value)] = self.homes.get(id(value)) or Ref(value.name, shape, ("0",) * len(shape))
         by_row = len(shape) == 2
         sizes = ["n" if d is N else str(int(d)) for d in shape]
         reads = {}
@@ -362,6 +384,52 @@ class _Writer:
         condition = value.params["condition"]
         ref = Ref(f"const_{value.index}", np.shape(condition), ("0",) * np.ndim(condition))
         return ref.element([f"i{k}" for k in range(len(shape))])
+
+
+def _column_slice(index):
+    """(start, stop) of an index that takes whole rows and unit-step columns, else None."""
+    if not (isinstance(index, tuple) and len(index) == 2 and index[0] == slice(None)):
+        return None
+    part = index[1]
+    if not isinstance(part, slice) or part.step not in (None, 1) or part.start is N or part.stop is N:
+        return None
+    return part.start or 0, part.stop
+
+
+def _assemblies(values: list, readers: dict, keep: set) -> tuple[list, set]:
+    """Sums of scatters into disjoint column ranges (a chunk's gradient): one buffer each.
+
+    Each piece is then computed straight into its columns of the buffer.
+    Returns [(root, [(piece, index)])] and the ids of the scatters and sums
+    the buffers replace.
+    """
+    here, found, absorbed = {id(v) for v in values}, [], set()
+    for value in reversed(values):
+        if value.op != "add" or id(value) in absorbed or len(value.shape) != 2:
+            continue
+        pieces, tree, pending, ok = [], [], list(value.inputs), True
+        while pending and ok:
+            part = pending.pop()
+            single = len(readers.get(id(part), [])) == 1 and id(part) not in keep and id(part) in here
+            if part.op == "add" and single and part.shape == value.shape:
+                tree.append(part)
+                pending.extend(part.inputs)
+            elif part.op == "indexput" and single and part.params.get("unique") and \
+                    _column_slice(part.params["index"]) and id(part.inputs[0]) in here:
+                tree.append(part)
+                pieces.append((part.inputs[0], part.params["index"]))
+            else:
+                ok = False
+        spans = sorted(_column_slice(index) for _, index in pieces)
+        if ok and len(pieces) > 1 and all(a[1] <= b[0] for a, b in zip(spans, spans[1:])):
+            found.append((value, pieces))
+            absorbed |= {id(v) for v in tree} | {id(value)}
+    return found, absorbed
+
+
+def _covers(root: Value, pieces: list) -> bool:
+    spans = sorted(_column_slice(index) for _, index in pieces)
+    return spans[0][0] == 0 and spans[-1][1] == root.shape[1] and all(a[1] == b[0] for a, b in zip(spans, spans[1:]))
 
 
 def _operands(value: Value) -> list:
@@ -425,10 +493,15 @@ def emit(plan: Schedule) -> tuple[str, list]:
         out.refs[id(value)] = _at_step(rows_refs[id(value)])
     for k, carry in enumerate(trace.carry):
         out.refs[id(carry)] = array_ref(f"state_{k}", carry.shape)
+    for value in plan.saved:  # computed straight into the buffers that keep every step
+        out.homes[id(value)] = array_ref(f"saved_{value.name}", value.shape, "r0")
+    if y is not None and id(y) not in out.homes and y in plan.forward_loop:
+        out.homes[id(y)] = array_ref("ys", y.shape, "r0")
     out.phase(plan.forward_loop, 2)
-    for value in plan.saved:
-        out.line(f"saved_{value.name}[r0:r1] = {out.refs[id(value)].array()}", 2)
-    if y is not None:
+    for value in plan.saved:  # those stored elsewhere (a carry, a piece of an assembled block): copied
+        if out.refs[id(value)] != array_ref(f"saved_{value.name}", value.shape, "r0"):
+            out.line(f"saved_{value.name}[r0:r1] = {out.refs[id(value)].array()}", 2)
+    if y is not None and out.refs[id(y)] != array_ref("ys", y.shape, "r0"):
         out.line(f"ys[r0:r1] = {out.refs[id(y)].array()}", 2)
     new = [out.refs[id(v)].array() for v in trace.new_carry]
     out.line(f"{', '.join(f'new_{k}' for k in range(count))}, = {', '.join(new)},", 2)
@@ -462,9 +535,12 @@ def emit(plan: Schedule) -> tuple[str, list]:
         out.refs[id(grad)] = array_ref(f"dstate_{k}", grad.shape)
     if trace.grad_y is not None:
         out.refs[id(trace.grad_y)] = array_ref("d_ys", trace.grad_y.shape, "r0")
+    for value in plan.kept:
+        out.homes[id(value)] = array_ref(f"kept_{value.name}", value.shape, "r0")
     out.phase(plan.backward_loop, 2)
     for value in plan.kept:
-        out.line(f"kept_{value.name}[r0:r1] = {out.refs[id(value)].array()}", 2)
+        if out.refs[id(value)] != array_ref(f"kept_{value.name}", value.shape, "r0"):
+            out.line(f"kept_{value.name}[r0:r1] = {out.refs[id(value)].array()}", 2)
     d_carry = [out.refs[id(v)].array() if v is not None else "0" for v in trace.d_carry]
     out.line(f"{', '.join(f'd_{k}' for k in range(count))}, = {', '.join(d_carry)},", 2)
     for k in range(count):
@@ -497,7 +573,7 @@ def emit(plan: Schedule) -> tuple[str, list]:
 def _at_step(ref: Ref) -> Ref:
     """A value computed on the rows of all steps, as read inside the loop: this step's rows."""
     first = "r0" if ref.offsets[0] == "0" else f"r0 + {ref.offsets[0]}"
-    return Ref(ref.base, ref.shape, (first, *ref.offsets[1:]))
+    return Ref(ref.base, ref.shape, (first, *ref.offsets[1:]), view=ref.view)
 
 
 def _inputs(writer: _Writer, trace) -> None:
