@@ -71,16 +71,19 @@ class Program:
 _programs: OrderedDict = OrderedDict()  # key -> (guards, Program), most recent last
 
 
-def compile_step(step, carry: tuple, single: bool, x_features: tuple, x_dtype) -> Program:
-    """The Program for ``step`` at these shapes and dtypes, from the cache or compiled now."""
+def compile_step(step, carry: tuple, single: bool, x_features: tuple, x_dtype, wants_dx: bool = True) -> Program:
+    """The Program for ``step`` at these shapes and dtypes, from the cache or compiled now.
+
+    ``wants_dx``: whether its backward computes the gradient of the input rows.
+    """
     guards = _guards(step)
     key = (tuple(id(g) for g in guards), single, tuple((c.shape[1:], str(c.dtype)) for c in carry),
-           tuple(x_features), str(np.dtype(x_dtype)))
+           tuple(x_features), str(np.dtype(x_dtype)), wants_dx)
     found = _programs.get(key)
     if found is not None and all(a is b for a, b in zip(found[0], guards)):
         _programs.move_to_end(key)
         return found[1]
-    traced = trace(step, carry, single, x_features, x_dtype)
+    traced = trace(step, carry, single, x_features, x_dtype, wants_dx)
     plan = schedule(traced)
     source, constants = emit(plan)
     forward, backward = _load(source)
@@ -139,7 +142,7 @@ def _load(source: str):
 
 def compiled_scan(step, carry: tuple, single: bool, xs: Tensor, batch_sizes: np.ndarray, reverse: bool):
     """``scan`` on the compiled path: (final carry as a tuple, packed ys or None)."""
-    program = compile_step(step, carry, single, xs.shape[1:], xs.dtype)
+    program = compile_step(step, carry, single, xs.shape[1:], xs.dtype, xs.requires_grad)
     return Scan.run(program, carry, xs, batch_sizes, reverse)
 
 

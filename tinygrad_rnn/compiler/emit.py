@@ -229,14 +229,15 @@ def check_supported(values: list) -> None:
 # -- fuse --------------------------------------------------------------------------------------
 
 
-def fuse(phase: list) -> list:
+def fuse(phase: list, assembled: dict | None = None) -> list:
     """``phase`` cut into runs: lists of elementwise ops of one shape, and single other ops.
 
     A run grows while the next op is elementwise (or a unit-step column
-    slice) of the run's shape; anything else closes it.
+    slice) of the run's shape; anything else closes it. ``assembled`` maps
+    a block assembled from pieces to the pieces, which readers of the block wait for.
     """
     runs, current, shape = [], [], None
-    for value in phase:
+    for value in _gemms_first(phase, assembled or {}):
         if value.op in INPUT_KINDS or value.op == "const":
             continue
         joins = value.op in ELEMENTWISE or (value.op == "getitem" and value.batched)
@@ -251,6 +252,40 @@ def fuse(phase: list) -> list:
     if current:
         runs.append(current)
     return runs
+
+
+def _gemms_first(phase: list, assembled: dict) -> list:
+    """``phase`` reordered so each op that ends a run comes as early as its inputs allow.
+
+    The elementwise ops between them then sit next to each other and form
+    longer runs (the bias added to the input projection joins the gates).
+    """
+    here = {id(v): v for v in phase}
+
+    def needs(value) -> list:
+        found = []
+        for i in value.inputs:
+            found.extend(assembled.get(id(i), [i]))
+        return [i for i in {id(i): i for i in found}.values() if id(i) in here]
+
+    waiting = {id(v): len(needs(v)) for v in phase}
+    users = {}
+    for value in phase:
+        for i in needs(value):
+            users.setdefault(id(i), []).append(value)
+    position = {id(v): k for k, v in enumerate(phase)}
+    ready = [v for v in phase if waiting[id(v)] == 0]
+    order = []
+    while ready:
+        ends_run = [v for v in ready if v.op not in ELEMENTWISE and v.op != "getitem"]
+        value = min(ends_run or ready, key=lambda v: position[id(v)])
+        ready.remove(value)
+        order.append(value)
+        for user in users.get(id(value), []):
+            waiting[id(user)] -= 1
+            if waiting[id(user)] == 0:
+                ready.append(user)
+    return order
 
 
 # -- emit --------------------------------------------------------------------------------------
@@ -279,7 +314,8 @@ class _Writer:
             self.refs[id(root)] = home
             for piece, index in pieces:
                 self.homes[id(piece)] = _view(home, Value(-1, "getitem", params={"index": index}, shape=piece.shape))
-        for run in fuse([v for v in values if id(v) not in absorbed]):
+        pieces_of = {id(root): [piece for piece, _ in pieces] for root, pieces in assembled}
+        for run in fuse([v for v in values if id(v) not in absorbed], pieces_of):
             if len(run) == 1 and run[0].op not in SCALAR:
                 if run[0].op == "getitem":
                     view = _view(self.refs[id(run[0].inputs[0])], run[0])

@@ -83,6 +83,7 @@ def schedule(trace: Trace) -> Schedule:
             backward_loop.append(value)
         else:
             backward_rows.append(value)
+    forward_rows, forward_loop = _sink(forward_rows, forward_loop, trace)
     _check_forward(forward_loop)
     _check_stackable(backward_rows, per_step)
 
@@ -93,6 +94,28 @@ def schedule(trace: Trace) -> Schedule:
     kept = _unique([i for v in backward_rows for i in v.inputs if id(i) in in_backward_loop])
     return Schedule(trace, forward_globals, forward_rows, forward_loop, backward_globals, backward_loop,
                     backward_rows, saved, kept)
+
+
+def _sink(rows: list, loop: list, trace: Trace) -> tuple[list, list]:
+    """Move elementwise row values that only the forward loop reads into the loop.
+
+    Hoisting them would cost a pass over the rows of every step, and they
+    fuse with the loop's own elementwise run for free (the bias added to the
+    input projection joins the gates' loop).
+    """
+    readers = {}
+    for value in trace.values:
+        for i in value.inputs:
+            readers.setdefault(id(i), []).append(value)
+    outputs = {id(v) for v in [*trace.new_carry, trace.y] if v is not None}
+    in_loop, sunk = {id(v) for v in loop}, []
+    for value in reversed(rows):
+        users = readers.get(id(value), [])
+        if value.op in ELEMENTWISE and users and id(value) not in outputs and all(id(u) in in_loop for u in users):
+            in_loop.add(id(value))
+            sunk.append(value)
+    moved = {id(v) for v in sunk}
+    return [v for v in rows if id(v) not in moved], list(reversed(sunk)) + loop
 
 
 def _per_step(values: list) -> dict:

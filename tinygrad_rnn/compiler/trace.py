@@ -49,7 +49,7 @@ class Trace:
     carry: list
     x: Value
     params: list  # Values of kind "param", one per tensor in param_tensors
-    param_tensors: list
+    param_tensors: list  # the tensors the step read but did not make: weights, frozen or not
     new_carry: list
     y: Value | None
     grad_carry: list  # the gradients arriving at the new carry, inputs of the backward
@@ -70,9 +70,14 @@ class Trace:
         return [v for v in self.values if id(v) in needed]
 
 
-def trace(step, carry: tuple, single: bool, x_features: tuple, x_dtype) -> Trace:
-    """Trace ``step`` (forward and backward) for a carry like ``carry`` and input rows (N, *x_features)."""
-    runs = [_run(step, carry, single, x_features, x_dtype, n) for n in TRACE_BATCHES]
+def trace(step, carry: tuple, single: bool, x_features: tuple, x_dtype, wants_dx: bool = True) -> Trace:
+    """Trace ``step`` (forward and backward) for a carry like ``carry`` and input rows (N, *x_features).
+
+    ``wants_dx``: whether the backward computes the gradient of the input rows.
+    Tensors the step reads but did not make (its weights) are inputs of the
+    compiled step, read afresh at every call; tensors it makes are constants.
+    """
+    runs = [_run(step, carry, single, x_features, x_dtype, wants_dx, n) for n in TRACE_BATCHES]
     return _merge(*runs)
 
 
@@ -80,11 +85,14 @@ def trace(step, carry: tuple, single: bool, x_features: tuple, x_dtype) -> Trace
 
 
 class _Recorder:
-    """Watches Function.apply while the step runs: each op's parameters and the step's line."""
+    """Watches the step run: every primitive applied (recorded on the tape or not), and every
+    tensor made, so that a tensor the step reads but did not make is known for a weight."""
 
     def __init__(self):
-        self.calls = {}  # id(output tensor) -> (params, "file:line")
+        self.ops = {}  # id(output) -> (output, node, inputs, params, "file:line"), in the order applied
+        self.made = {}  # id -> every tensor created while watching (kept, so ids stay unique)
         self._apply = Function.apply.__func__.__code__
+        self._init = Tensor.__init__.__code__
 
     def __enter__(self):
         self._previous = sys.getprofile()
@@ -95,8 +103,12 @@ class _Recorder:
         sys.setprofile(self._previous)
 
     def _watch(self, frame, event, result):
-        if event == "return" and frame.f_code is self._apply and isinstance(result, Tensor):
-            self.calls[id(result)] = (frame.f_locals["params"], _user_line(frame))
+        if event == "call" and frame.f_code is self._init:
+            tensor = frame.f_locals["self"]
+            self.made[id(tensor)] = tensor
+        elif event == "return" and frame.f_code is self._apply and isinstance(result, Tensor):
+            local = frame.f_locals
+            self.ops[id(result)] = (result, local["node"], local["inputs"], local["params"], _user_line(frame))
 
 
 def _user_line(frame) -> str:
@@ -110,52 +122,71 @@ def _placeholder(shape: tuple, dtype, rng) -> Tensor:
     return Tensor(rng.standard_normal(shape).astype(dtype), requires_grad=True)
 
 
-def _run(step, carry: tuple, single: bool, x_features: tuple, x_dtype, batch: int) -> Trace:
+def _run(step, carry: tuple, single: bool, x_features: tuple, x_dtype, wants_dx: bool, batch: int) -> Trace:
     rng = np.random.default_rng(batch)
     placeholders = tuple(_placeholder((batch, *c.shape[1:]), c.dtype, rng) for c in carry)
     x = _placeholder((batch, *x_features), x_dtype, rng)
     with _Recorder() as recorder, autograd.enable_grad():
         new_carry, y = call_step(step, placeholders, single, x)
         forward_outputs = [*new_carry, *([] if y is None else [y])]
-        params = _closed_over(forward_outputs, {id(t) for t in (*placeholders, x)})
+        inputs = {id(t) for t in (*placeholders, x)}
+        params = [t for t in _leaves(forward_outputs, recorder.ops) if id(t) not in inputs and id(t) not in recorder.made]
         grad_carry = [_placeholder(c.shape, c.dtype, rng) for c in new_carry]
         grad_y = None if y is None else _placeholder(y.shape, y.dtype, rng)
         seeds = [*grad_carry, *([] if y is None else [grad_y])]
         differentiable = [(out, seed) for out, seed in zip(forward_outputs, seeds) if out.requires_grad]
-        wrt = [*placeholders, x, *params]
-        grads = [None] * len(wrt)
+        wrt = [*placeholders, *([x] if wants_dx else []), *(p for p in params if p.requires_grad)]
+        grads = dict.fromkeys(map(id, wrt))
         if differentiable:
-            grads = list(autograd.grad([o for o, _ in differentiable], wrt, [s for _, s in differentiable],
-                                       create_graph=True, allow_unused=True))
+            found = autograd.grad([o for o, _ in differentiable], wrt, [s for _, s in differentiable],
+                                  create_graph=True, allow_unused=True)
+            grads = dict(zip(map(id, wrt), found))
     kinds = {id(t): (kind, slot) for kind, tensors in
              (("carry", placeholders), ("x", [x]), ("param", params), ("grad_carry", grad_carry),
               ("grad_y", [] if grad_y is None else [grad_y])) for slot, t in enumerate(tensors)}
-    roots = [*forward_outputs, *(g for g in grads if g is not None)]
-    values, of = _to_values(roots, kinds, recorder.calls)
-    lookup = lambda t: None if t is None else of[id(t)]  # noqa: E731
-    count = len(placeholders)
+    roots = [*forward_outputs, *(g for g in grads.values() if g is not None)]
+    values, of = _to_values(roots, kinds, recorder.ops)
+
+    def lookup(tensor):
+        return None if tensor is None else of[id(tensor)]
+
     return Trace(values=values, carry=[lookup(t) for t in placeholders], x=lookup(x),
                  params=[lookup(t) for t in params], param_tensors=params,
                  new_carry=[lookup(t) for t in new_carry], y=lookup(y),
                  grad_carry=[lookup(t) for t in grad_carry], grad_y=lookup(grad_y),
-                 d_carry=[lookup(g) for g in grads[:count]], d_x=lookup(grads[count]),
-                 d_params=[lookup(g) for g in grads[count + 1:]])
+                 d_carry=[lookup(grads[id(t)]) for t in placeholders], d_x=lookup(grads.get(id(x))),
+                 d_params=[lookup(grads.get(id(t))) for t in params])
 
 
-def _closed_over(outputs: list, placeholders: set) -> list:
-    """The leaves behind ``outputs`` that require grad and are not placeholders: the weights."""
-    found, seen = [], set()
-    for tensor in autograd._topological_order(outputs):
-        for parent in getattr(tensor._node, "parents", ()):
-            if parent._node is None and parent.requires_grad and id(parent) not in placeholders \
-                    and id(parent) not in seen:
-                seen.add(id(parent))
-                found.append(parent)
+def _leaves(outputs: list, ops: dict) -> list:
+    """The tensors behind ``outputs`` that no watched op made, in the order first read."""
+    found, seen, pending = [], set(), list(reversed(outputs))
+    while pending:
+        tensor = pending.pop()
+        if id(tensor) in seen:
+            continue
+        seen.add(id(tensor))
+        if id(tensor) in ops:
+            pending.extend(reversed(ops[id(tensor)][2]))
+        else:
+            found.append(tensor)
     return found
 
 
-def _to_values(roots: list, kinds: dict, calls: dict) -> tuple[list, dict]:
-    """The graph behind ``roots`` as Values, each after its inputs; and a map from id(tensor)."""
+def _to_values(roots: list, kinds: dict, ops: dict) -> tuple[list, dict]:
+    """The ops behind ``roots`` as Values, in the order they ran; and a map from id(tensor).
+
+    The order the step applied its ops is a topological order: inputs first.
+    A forward op's masks (relu's x > 0) become Values of their own right after it,
+    so the backward that reads them reads a value computed from the data.
+    """
+    needed, pending = set(), list(roots)
+    while pending:
+        tensor = pending.pop()
+        if id(tensor) not in needed:
+            needed.add(id(tensor))
+            if id(tensor) in ops:
+                pending.extend(ops[id(tensor)][2])
     values, of, derived = [], {}, {}
 
     def add(**fields) -> Value:
@@ -171,25 +202,26 @@ def _to_values(roots: list, kinds: dict, calls: dict) -> tuple[list, dict]:
             return derived[id(tensor.data)]
         return add(op="const", shape=tensor.shape, dtype=tensor.dtype, data=tensor.data)
 
-    for tensor in autograd._topological_order(roots):
-        node = tensor._node
-        if node is None:
-            of.setdefault(id(tensor), leaf(tensor))
+    for key, (tensor, node, inputs, params, source) in ops.items():
+        if key not in needed:
             continue
-        for parent in node.parents:
+        for parent in inputs:
             if id(parent) not in of:
                 of[id(parent)] = leaf(parent)
-        params, source = calls.get(id(tensor), ({}, ""))
-        params = {key: _derived_or(value, derived) for key, value in params.items()}
-        inputs = tuple(of[id(p)] for p in node.parents)
+        params = {name: _derived_or(value, derived) for name, value in params.items()}
+        arguments = tuple(of[id(p)] for p in inputs)
         if isinstance(params.get("condition"), Value):  # a mask computed from the data: an input
-            inputs, params = inputs + (params.pop("condition"),), params
-        of[id(tensor)] = add(op=node.name, inputs=inputs, params=params, shape=tensor.shape, dtype=tensor.dtype,
-                             source=source)
+            arguments += (params.pop("condition"),)
+        of[key] = add(op=node.name, inputs=arguments, params=params, shape=tensor.shape, dtype=tensor.dtype,
+                      source=source)
         for attribute in DERIVED_ARRAYS.get(node.name, ()):  # masks its backward will read
-            mask = getattr(node, attribute)
-            derived[id(mask)] = add(op=f"{node.name}.{attribute}", inputs=of[id(tensor)].inputs,
-                                    params=params, shape=mask.shape, dtype=mask.dtype, source=source)
+            mask = getattr(node, attribute, None)
+            if mask is not None:
+                derived[id(mask)] = add(op=f"{node.name}.{attribute}", inputs=arguments, params=params,
+                                        shape=mask.shape, dtype=mask.dtype, source=source)
+    for root in roots:  # a root no op made: an input passed straight through
+        if id(root) not in of:
+            of[id(root)] = leaf(root)
     return values, of
 
 
