@@ -238,6 +238,105 @@ def test_backward_of_a_leaf_fills_its_own_grad():
     np.testing.assert_array_equal(x.grad, [0.5, 0.5])
 
 
+# -- writes between forward and backward ------------------------------------------------
+
+MODIFIED = "one of the variables needed for gradient computation has been modified by an inplace operation"
+
+
+def linear_loss(layer):
+    x = tg.Tensor(np.ones((2, 3)), requires_grad=True)  # its gradient reads the weight
+    return (layer(x) ** 2).sum()
+
+
+def sgd_step(layer):
+    for p in layer.parameters():
+        p.grad = np.ones_like(p.data)
+    tg.optim.SGD(layer.parameters(), lr=0.1).step()
+
+
+@pytest.mark.parametrize("write", [
+    sgd_step,
+    lambda layer: layer.load_state_dict(layer.state_dict()),
+    lambda layer: layer.to(np.float32),
+    lambda layer: tg.nn.init.zeros_(layer.weight),
+    lambda layer: setattr(layer.weight, "data", layer.weight.data * 2),
+], ids=["optimizer.step", "load_state_dict", "Module.to", "nn.init", "assigning .data"])
+def test_a_write_between_forward_and_backward_raises_naming_the_op(write):
+    layer = tg.nn.Linear(3, 4).double()
+    loss = linear_loss(layer)
+    write(layer)
+    # the weight reaches matmul through weight.T, a view that shares its version count
+    with pytest.raises(RuntimeError, match=rf"backward: {MODIFIED}: input 1 of 'matmul' \(shape \(3, 4\), "
+                                           r"dtype float\d+\) was written after the forward that saved it"):
+        loss.backward()
+
+
+def test_augmented_assignment_to_data_counts_as_a_write():
+    w = leaf([1.0, 2.0])
+    loss = (w * w).sum()
+    w.data += 1  # numpy adds in place; Python then assigns .data
+    assert w._version == 1
+    with pytest.raises(RuntimeError, match=MODIFIED):
+        loss.backward()
+
+
+@pytest.mark.parametrize("fused", [True, False])
+def test_a_recurrent_layer_refuses_backward_after_an_optimizer_step(fused):
+    lstm = tg.nn.LSTM(3, 4, fused=fused)
+    out, _ = lstm(tg.randn(5, 2, 3))
+    sgd_step(lstm)
+    with pytest.raises(RuntimeError, match=MODIFIED):
+        out.sum().backward()
+
+
+def test_writes_that_backward_does_not_read_are_allowed_as_in_pytorch():
+    w, b = leaf([1.0, 2.0]), leaf([3.0, 4.0])
+    loss = (w + b).sum() * 2  # add and sum read nothing back; mul by a constant reads only the constant
+    b.data = b.data * 10
+    loss.backward()
+    np.testing.assert_array_equal(w.grad, [2.0, 2.0])
+    layer = tg.nn.Linear(3, 4).double()
+    loss = (layer(tg.Tensor(np.ones((2, 3)))) ** 2).sum()  # the weight's gradient reads x, not the weight
+    expected = tg.autograd.grad(loss, [layer.weight], retain_graph=True)[0].data
+    layer.weight.data = layer.weight.data + 1
+    np.testing.assert_array_equal(tg.autograd.grad(loss, [layer.weight])[0].data, expected)
+
+
+def test_the_output_of_an_op_written_before_backward_raises():
+    x = leaf([1.0, 2.0])
+    y = x.exp()  # exp's backward reads its output
+    y.data = np.zeros(2)
+    with pytest.raises(RuntimeError, match=rf"{MODIFIED}: the output of 'exp'"):
+        y.sum().backward()
+
+
+def test_a_recorded_backward_checks_versions_too():
+    w = leaf([1.0, 2.0])
+    loss = (w * w * w).sum()
+    w.data = w.data + 1
+    with pytest.raises(RuntimeError, match=MODIFIED):
+        tg.autograd.grad(loss, [w], create_graph=True)
+
+
+def test_backward_twice_without_writes_in_between_is_fine():
+    w = leaf([1.0, 2.0])
+    loss = (w * w).sum()
+    loss.backward(retain_graph=True)
+    loss.backward()
+    np.testing.assert_array_equal(w.grad, [4.0, 8.0])
+
+
+def test_torch_raises_in_the_same_place():
+    torch = pytest.importorskip("torch")
+    w = torch.ones(4, 3, dtype=torch.float64, requires_grad=True)
+    x = torch.ones(2, 3, dtype=torch.float64, requires_grad=True)
+    loss = (x @ w.T).pow(2).sum()
+    with torch.no_grad():
+        w.mul_(2)
+    with pytest.raises(RuntimeError, match=MODIFIED):
+        loss.backward()
+
+
 # -- modes are per thread ------------------------------------------------------------
 
 

@@ -115,6 +115,7 @@ class Optimizer:
                     )
                 grad = np.asarray(p.grad, dtype=p.dtype)  # the update runs in the parameter's dtype
                 self._update(p.data, grad, self.state.setdefault(p, {}), group)
+                p._bump_version()  # a graph that saved p's old values can no longer backward
         return loss
 
     def _update(self, param: np.ndarray, grad: np.ndarray, state: dict, group: dict) -> None:

@@ -17,6 +17,10 @@ _ALLOWED_KINDS = "fiub"  # float, signed and unsigned int, bool
 
 MaxResult = namedtuple("MaxResult", ["values", "indices"])
 
+# The tape's clock: how many writes the library has made to any tensor's data. A node
+# notes it in forward; backward finds it unchanged in the common case and checks no further.
+_writes = [0]
+
 
 def _to_array(data, dtype=None) -> np.ndarray:
     if isinstance(data, Tensor):
@@ -51,9 +55,17 @@ class Tensor:
     ndarray, ``.grad`` the accumulated gradient (an ndarray of the same shape)
     after ``backward()``, kept for leaves and for tensors that called
     ``retain_grad()``.
+
+    ``._version`` counts the writes the library makes to the tensor's data
+    (optimizer steps, ``load_state_dict``, ``nn.init``, ``Module.to``,
+    assigning ``.data``); views made by reshape, permute, expand and
+    indexing share their base's count. backward() compares it with the
+    count each op saw in forward, so a gradient is never computed from
+    values that changed in between. Writes straight into the ndarray
+    (``t.data[...] = v``) are not counted.
     """
 
-    __slots__ = ("data", "grad", "_requires_grad", "_node", "_retains_grad", "__weakref__")
+    __slots__ = ("_data", "grad", "_requires_grad", "_node", "_retains_grad", "_version_counter", "__weakref__")
     __array_ufunc__ = None  # ndarray (op) Tensor defers to Tensor's reflected operators
 
     def __init__(self, data, requires_grad: bool = False, dtype=None):
@@ -61,13 +73,38 @@ class Tensor:
             data = _to_array(data, dtype)
         elif data.dtype.kind not in _ALLOWED_KINDS:
             data = _to_array(data)  # raises with the shape and dtype
-        self.data = data
+        self._data = data
+        self._version_counter = [0, 0]  # [writes to this data, the clock at the last one]; views share it
         self.grad = None
         self._requires_grad = False
         self._node = None  # the Function that produced this tensor, if recorded
         self._retains_grad = False
         if requires_grad is not False:  # anything but False goes through the setter's checks
             self.requires_grad = requires_grad
+
+    # -- data and its version --------------------------------------------------------
+
+    @property
+    def data(self) -> np.ndarray:
+        """The ndarray. Assigning a new one counts as a write (see ``_version``)."""
+        return self._data
+
+    @data.setter
+    def data(self, value) -> None:
+        self._data = value if type(value) is np.ndarray and value.dtype.kind in _ALLOWED_KINDS else _to_array(value)
+        self._bump_version()
+
+    @property
+    def _version(self) -> int:
+        """How many times the library has written this tensor's data (PyTorch's name)."""
+        return self._version_counter[0]
+
+    def _bump_version(self) -> None:
+        """Record a write into ``.data``: a graph that saved the old values can no longer backward."""
+        _writes[0] += 1
+        counter = self._version_counter
+        counter[0] += 1
+        counter[1] = _writes[0]
 
     # -- autograd state ----------------------------------------------------------
 
@@ -79,10 +116,10 @@ class Tensor:
     def requires_grad(self, value: bool) -> None:
         if not isinstance(value, (bool, np.bool_)):
             raise TypeError(f"Tensor: requires_grad must be a bool, got {type(value).__name__} {value!r}")
-        if value and self.data.dtype.kind != "f":
+        if value and self._data.dtype.kind != "f":
             raise TypeError(
                 f"Tensor: only floating-point tensors can require grad, "
-                f"got dtype {self.data.dtype} (shape {self.shape})"
+                f"got dtype {self._data.dtype} (shape {self.shape})"
             )
         if not value and self._node is not None:
             raise RuntimeError(
@@ -124,62 +161,64 @@ class Tensor:
         autograd.backward(self, None if gradient is None else [gradient], retain_graph, create_graph, inputs)
 
     def detach(self) -> Tensor:
-        """The same data, cut from the graph."""
-        return Tensor(self.data)
+        """The same data (and the same version count), cut from the graph."""
+        detached = Tensor(self._data)
+        detached._version_counter = self._version_counter
+        return detached
 
     # -- array facts ---------------------------------------------------------------
 
     @property
     def shape(self) -> tuple:
-        return self.data.shape
+        return self._data.shape
 
     @property
     def dtype(self) -> np.dtype:
-        return self.data.dtype
+        return self._data.dtype
 
     @property
     def ndim(self) -> int:
-        return self.data.ndim
+        return self._data.ndim
 
     def dim(self) -> int:
-        return self.data.ndim
+        return self._data.ndim
 
     def size(self, dim: int | None = None):
-        return self.data.shape if dim is None else self.data.shape[dim]
+        return self._data.shape if dim is None else self._data.shape[dim]
 
     def numel(self) -> int:
-        return self.data.size
+        return self._data.size
 
     def numpy(self) -> np.ndarray:
-        return self.data
+        return self._data
 
     def item(self):
-        return self.data.item()
+        return self._data.item()
 
     def tolist(self):
-        return self.data.tolist()
+        return self._data.tolist()
 
     def __len__(self) -> int:
-        if self.data.ndim == 0:
+        if self._data.ndim == 0:
             raise TypeError("len() of a 0-d tensor")
-        return self.data.shape[0]
+        return self._data.shape[0]
 
     def __iter__(self):
         return (self[i] for i in range(len(self)))
 
     def __bool__(self) -> bool:
-        return bool(self.data)
+        return bool(self._data)
 
     def __float__(self) -> float:
-        return float(self.data)
+        return float(self._data)
 
     def __int__(self) -> int:
-        return int(self.data)
+        return int(self._data)
 
     __hash__ = object.__hash__
 
     def __repr__(self) -> str:
-        body = np.array2string(self.data, separator=", ", prefix="Tensor(")
+        body = np.array2string(self._data, separator=", ", prefix="Tensor(")
         extra = f", dtype={self.dtype}" if self.dtype != DEFAULT_FLOAT else ""
         if self._node is not None:
             extra += f", grad_fn={self._node.name}"
@@ -196,7 +235,7 @@ class Tensor:
         if isinstance(other, (bool, int, float, np.number)):
             other = other.item() if isinstance(other, np.number) else other
             try:
-                return Tensor(np.asarray(other, dtype=np.result_type(self.data, other)))
+                return Tensor(np.asarray(other, dtype=np.result_type(self._data, other)))
             except OverflowError:  # numpy 2 refuses -1 for uint8, 300 for int8, ...
                 raise ValueError(f"Tensor: the number {other!r} does not fit the tensor's dtype {self.dtype} "
                                  f"(shape {self.shape})") from None
@@ -245,7 +284,7 @@ class Tensor:
 
     def _compare(self, other, compare) -> Tensor:
         other = other.data if isinstance(other, Tensor) else other
-        return Tensor(compare(self.data, other))
+        return Tensor(compare(self._data, other))
 
     def __lt__(self, other):
         return self._compare(other, np.less)
@@ -364,11 +403,11 @@ class Tensor:
 
     def argmax(self, dim: int | None = None, keepdim: bool = False) -> Tensor:
         dim = None if dim is None else ops.normalize_dim("argmax", dim, self.ndim)
-        return Tensor(np.argmax(self.data, axis=dim, keepdims=keepdim))
+        return Tensor(np.argmax(self._data, axis=dim, keepdims=keepdim))
 
     def argmin(self, dim: int | None = None, keepdim: bool = False) -> Tensor:
         dim = None if dim is None else ops.normalize_dim("argmin", dim, self.ndim)
-        return Tensor(np.argmin(self.data, axis=dim, keepdims=keepdim))
+        return Tensor(np.argmin(self._data, axis=dim, keepdims=keepdim))
 
     def logsumexp(self, dim, keepdim: bool = False) -> Tensor:
         return ops.LogSumExp.apply(self, dim=dim, keepdim=keepdim)

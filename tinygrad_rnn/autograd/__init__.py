@@ -25,7 +25,7 @@ import threading
 
 import numpy as np
 
-from ..tensor import Tensor
+from ..tensor import Tensor, _writes
 
 
 class _Modes(threading.local):
@@ -59,11 +59,20 @@ class Function:
     forward can then skip saving anything. Subclasses are collected in
     ``Function.registry`` by their ``name``, so the test suite can insist
     that each has a gradient test.
+
+    ``reads_inputs`` (True, False, or the positions of the inputs) and
+    ``reads_output`` say what ``backward`` reads. backward() checks that
+    none of it was written since forward (``Tensor._version``), so the
+    defaults, True, are the safe ones. ``returns_view``: the output shares
+    the input's memory, so it shares its version count too.
     """
 
     registry: dict[str, type[Function]] = {}
     name = "function"
     needs_input_grad: tuple | None = None
+    reads_inputs: bool | tuple = True
+    reads_output = True
+    returns_view = False
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
@@ -92,7 +101,8 @@ class Function:
             node.parents = inputs
             node.needs_input_grad = needs_input_grad
             node.step = switches.step
-        arrays = tuple([t.data for t in inputs])
+            node.clock = _writes[0]  # backward looks closer only if a write came after this
+        arrays = tuple([t._data for t in inputs])
         try:
             data = node.forward(*arrays, **params)
         except (ValueError, IndexError, TypeError) as err:
@@ -103,10 +113,12 @@ class Function:
         if switches.anomaly_enabled:
             anomaly.check_forward(node, inputs, data)
         out = Tensor(data)
+        if cls.returns_view:
+            out._version_counter = inputs[0]._version_counter
         if requires_grad and data.dtype.kind == "f":  # an integer result carries no gradient
             out._requires_grad = True
             out._node = node
-            node.inputs, node.output = arrays, out.data
+            node.inputs, node.output = arrays, out._data
         return out
 
 
@@ -281,6 +293,28 @@ def _topological_order(roots) -> list[Tensor]:
     return order
 
 
+def _check_unchanged(node: Function, output: Tensor) -> None:
+    """Raise if a tensor that ``node``'s backward reads was written after its forward.
+
+    Each tensor's version counter holds the clock at its last write; a write
+    the backward does not read is harmless, as in PyTorch.
+    """
+    reads = node.reads_inputs
+    positions = range(len(node.parents)) if reads is True else (reads or ())
+    read = [(f"input {i}", node.parents[i]) for i in positions]
+    if node.reads_output:
+        read.append(("the output", output))
+    for which, tensor in read:
+        if tensor._version_counter[1] > node.clock:
+            raise RuntimeError(
+                "backward: one of the variables needed for gradient computation has been modified by an "
+                f"inplace operation: {which} of '{node.name}' (shape {tensor.shape}, dtype {tensor.dtype}) "
+                f"was written after the forward that saved it (it is at version {tensor._version} now). "
+                "An optimizer step, load_state_dict, nn.init, Module.to or an assignment to .data came "
+                "between the forward and this backward; run the forward again after the change"
+            )
+
+
 def _vjp(node: Function, output: Tensor, grad: Tensor):
     """``node``'s backward rule run on Tensors, so that every step of it is recorded."""
     try:
@@ -321,6 +355,8 @@ def _backpropagate(roots, seeds, targets, retain_graph: bool, create_graph: bool
                 )
             if grad is None:  # nothing flows here from the roots
                 continue
+            if _writes[0] != node.clock:
+                _check_unchanged(node, tensor)  # a write came after this forward; does backward read it?
             if (tensor._retains_grad if targets is None else id(tensor) in targets):
                 found[id(tensor)] = (tensor, grad)
             input_grads = _vjp(node, tensor, grad) if create_graph else node.backward(grad)

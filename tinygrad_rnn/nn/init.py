@@ -60,14 +60,20 @@ def calculate_gain(nonlinearity: str, param: float | None = None) -> float:
     )
 
 
+def _fill(t: Tensor, values) -> Tensor:
+    """Write ``values`` into ``t`` in place; a graph that saved ``t`` can no longer backward."""
+    t.data[...] = values
+    t._bump_version()
+    return t
+
+
 def uniform_(t: Tensor, a: float = 0.0, b: float = 1.0) -> Tensor:
     """Fill ``t`` with samples of U(a, b)."""
     _check("uniform_", t)
     a, b = arguments.real("uniform_", "a", a), arguments.real("uniform_", "b", b)
     if not (-math.inf < a <= b < math.inf):
         raise ValueError(f"uniform_: the range needs finite a <= b, got a={a}, b={b}")
-    t.data[...] = rng.generator().uniform(a, b, t.shape)
-    return t
+    return _fill(t, rng.generator().uniform(a, b, t.shape))
 
 
 def normal_(t: Tensor, mean: float = 0.0, std: float = 1.0) -> Tensor:
@@ -76,8 +82,7 @@ def normal_(t: Tensor, mean: float = 0.0, std: float = 1.0) -> Tensor:
     mean, std = arguments.real("normal_", "mean", mean), arguments.real("normal_", "std", std)
     if not (math.isfinite(mean) and 0 <= std < math.inf):
         raise ValueError(f"normal_: needs a finite mean and a finite std >= 0, got mean={mean}, std={std}")
-    t.data[...] = rng.generator().normal(mean, std, t.shape)
-    return t
+    return _fill(t, rng.generator().normal(mean, std, t.shape))
 
 
 def constant_(t: Tensor, val: float) -> Tensor:
@@ -85,10 +90,9 @@ def constant_(t: Tensor, val: float) -> Tensor:
     _check("constant_", t, floating=False)
     val = arguments.real("constant_", "val", val)
     try:
-        t.data[...] = val
+        return _fill(t, val)
     except (OverflowError, ValueError):  # inf, NaN or a huge value into an integer tensor
         raise ValueError(f"constant_: val {val} cannot be stored in a tensor of dtype {t.dtype}") from None
-    return t
 
 
 def zeros_(t: Tensor) -> Tensor:
@@ -107,8 +111,7 @@ def eye_(t: Tensor) -> Tensor:
     _check("eye_", t, floating=False)
     if t.ndim != 2:
         raise ValueError(f"eye_: only 2-D tensors can be an identity, got shape {t.shape}")
-    t.data[...] = np.eye(*t.shape)
-    return t
+    return _fill(t, np.eye(*t.shape))
 
 
 def xavier_uniform_(t: Tensor, gain: float = 1.0) -> Tensor:
@@ -166,5 +169,4 @@ def orthogonal_(t: Tensor, gain: float = 1.0) -> Tensor:
     q *= np.sign(np.diag(r))
     if rows < cols:
         q = q.T
-    t.data[...] = gain * q.reshape(t.shape)
-    return t
+    return _fill(t, gain * q.reshape(t.shape))

@@ -284,10 +284,10 @@ class Module:
             raise TypeError(f"{type(self).__name__}.to: dtype must be floating point, got {dtype}")
         tensors = list(self.parameters()) + list(self.buffers())
         for tensor in tensors:
-            if tensor.dtype.kind == "f":
-                tensor.data = tensor.data.astype(dtype, copy=False)
+            if tensor.dtype.kind == "f" and tensor.dtype != dtype:
+                tensor.data = tensor.data.astype(dtype)  # a write: graphs that saved the old data cannot backward
                 if tensor.grad is not None:
-                    tensor.grad = tensor.grad.astype(dtype, copy=False)
+                    tensor.grad = tensor.grad.astype(dtype)
         return self
 
     def float(self) -> Module:
@@ -357,6 +357,7 @@ class Module:
             )
         for tensor, value in updates:
             np.copyto(tensor.data, value, casting="same_kind")
+            tensor._bump_version()
         return IncompatibleKeys(missing, unexpected)
 
     # -- printing --------------------------------------------------------------------

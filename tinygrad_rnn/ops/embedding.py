@@ -13,6 +13,8 @@ class Embedding(Function):
     times sum their gradients, and the ``padding_idx`` row gets none.
     """
 
+    reads_inputs = reads_output = False
+
     def forward(self, weight, indices, padding_idx=None):
         if weight.ndim != 2:
             raise ValueError(

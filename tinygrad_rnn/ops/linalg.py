@@ -2,9 +2,13 @@
 
 from ..autograd import Function
 from . import xp
+from .pointwise import _each_reads_the_other
 
 
 class Matmul(Function):
+    reads_output = False
+    reads_inputs = property(_each_reads_the_other)
+
     def forward(self, a, b):
         if a.ndim < 2 or b.ndim < 2 or a.shape[-1] != b.shape[-2]:
             raise ValueError(

@@ -8,6 +8,9 @@ from .checks import normalize_dim
 
 
 class Reshape(Function):
+    reads_inputs = reads_output = False
+    returns_view = True
+
     def forward(self, x, shape):
         self.input_shape = x.shape
         return x.reshape(shape)
@@ -17,6 +20,9 @@ class Reshape(Function):
 
 
 class Permute(Function):
+    reads_inputs = reads_output = False
+    returns_view = True
+
     def forward(self, x, dims):
         dims = tuple(normalize_dim(self.name, d, x.ndim) for d in dims)
         if sorted(dims) != list(range(x.ndim)):
@@ -30,6 +36,9 @@ class Permute(Function):
 
 class Expand(Function):
     """Broadcast to a larger shape; the tape's unbroadcast sums the gradient back."""
+
+    reads_inputs = reads_output = False
+    returns_view = True
 
     def forward(self, x, shape):
         return np.broadcast_to(x, shape)
@@ -47,6 +56,9 @@ def _is_advanced(index) -> bool:
 class GetItem(Function):
     """x[index] for ints, slices, None, Ellipsis, integer arrays and boolean masks."""
 
+    reads_inputs = reads_output = False
+    returns_view = True
+
     def forward(self, x, index):
         self.index = index
         return np.asarray(x[index])
@@ -63,6 +75,8 @@ class IndexPut(Function):
     ``unique`` says no element is picked twice (else repeated picks add up).
     """
 
+    reads_inputs = reads_output = False
+
     def forward(self, values, shape, index, unique=False):
         self.index = index
         out = np.zeros(shape, values.dtype)
@@ -75,6 +89,8 @@ class IndexPut(Function):
 
 class Cat(Function):
     """Join tensors along an existing dim."""
+
+    reads_inputs = reads_output = False
 
     def forward(self, *xs, dim=0):
         if not xs:
@@ -90,6 +106,8 @@ class Cat(Function):
 
 class Stack(Function):
     """Join tensors of one shape along a new dim."""
+
+    reads_inputs = reads_output = False
 
     def forward(self, *xs, dim=0):
         if not xs:

@@ -10,6 +10,8 @@ from .checks import normalize_dim
 class Softmax(Function):
     """exp(x) / sum(exp(x)) along ``dim``, shifted by the max so it cannot overflow."""
 
+    reads_inputs = False
+
     def forward(self, x, dim):
         self.dim = normalize_dim(self.name, dim, x.ndim)
         e = np.exp(x - x.max(axis=self.dim, keepdims=True))
@@ -22,6 +24,8 @@ class Softmax(Function):
 
 class LogSoftmax(Function):
     """x - logsumexp(x) along ``dim``."""
+
+    reads_inputs = False
 
     def forward(self, x, dim):
         self.dim = normalize_dim(self.name, dim, x.ndim)

@@ -8,6 +8,8 @@ from . import xp
 
 
 class Add(Function):
+    reads_inputs = reads_output = False
+
     def forward(self, a, b):
         return a + b
 
@@ -16,6 +18,8 @@ class Add(Function):
 
 
 class Sub(Function):
+    reads_inputs = reads_output = False
+
     def forward(self, a, b):
         return a - b
 
@@ -23,7 +27,16 @@ class Sub(Function):
         return grad, -grad
 
 
+def _each_reads_the_other(node) -> tuple:
+    """The inputs a product's backward reads: a's gradient reads b and b's reads a."""
+    needs = node.needs_input_grad
+    return tuple(i for i, other in ((0, 1), (1, 0)) if needs[other])
+
+
 class Mul(Function):
+    reads_output = False
+    reads_inputs = property(_each_reads_the_other)
+
     def forward(self, a, b):
         return a * b
 
@@ -35,6 +48,13 @@ class Mul(Function):
 
 
 class Div(Function):
+    reads_output = False
+
+    @property
+    def reads_inputs(self) -> tuple:
+        """b always (da = grad / b); a only for b's gradient."""
+        return (1, 0) if self.needs_input_grad[1] else (1,)
+
     def forward(self, a, b):
         return a / b
 
@@ -46,6 +66,8 @@ class Div(Function):
 
 
 class Neg(Function):
+    reads_inputs = reads_output = False
+
     def forward(self, x):
         return -x
 
@@ -55,6 +77,8 @@ class Neg(Function):
 
 class Pow(Function):
     """x ** p for a constant number p."""
+
+    reads_output = False
 
     def forward(self, x, exponent):
         self.exponent = exponent
@@ -68,6 +92,8 @@ class Pow(Function):
 
 
 class Exp(Function):
+    reads_inputs = False
+
     def forward(self, x):
         return np.exp(x)
 
@@ -76,6 +102,8 @@ class Exp(Function):
 
 
 class Log(Function):
+    reads_output = False
+
     def forward(self, x):
         return np.log(x)
 
@@ -84,6 +112,8 @@ class Log(Function):
 
 
 class Tanh(Function):
+    reads_inputs = False
+
     def forward(self, x):
         return np.tanh(x)
 
@@ -93,6 +123,8 @@ class Tanh(Function):
 
 
 class Sigmoid(Function):
+    reads_inputs = False
+
     def forward(self, x):
         if x.dtype.kind != "f":  # as np.tanh does: integers give float64, not truncated zeros
             x = x.astype(np.float64)
@@ -106,6 +138,8 @@ class Sigmoid(Function):
 class LogSigmoid(Function):
     """log(sigmoid(x)), finite for any finite x (log(sigmoid(x)) composed would give log 0)."""
 
+    reads_output = False
+
     def forward(self, x):
         if x.dtype.kind != "f":
             x = x.astype(np.float64)
@@ -116,6 +150,8 @@ class LogSigmoid(Function):
 
 
 class Relu(Function):
+    reads_inputs = reads_output = False  # backward reads only the mask forward made
+
     def forward(self, x):
         self.positive = x > 0
         return np.where(self.positive, x, 0).astype(x.dtype, copy=False)
@@ -126,6 +162,8 @@ class Relu(Function):
 
 class Clamp(Function):
     """x limited to [low, high]; the gradient passes where low <= x <= high."""
+
+    reads_inputs = reads_output = False  # backward reads only the mask forward made
 
     def forward(self, x, low=None, high=None):
         if low is None and high is None:
@@ -144,6 +182,8 @@ class Clamp(Function):
 class Where(Function):
     """``condition ? a : b`` elementwise; ``condition`` is a constant bool array."""
 
+    reads_inputs = reads_output = False  # backward reads only the condition
+
     def forward(self, a, b, condition):
         self.condition = np.asarray(condition, dtype=bool)
         return np.where(self.condition, a, b)
@@ -155,6 +195,8 @@ class Where(Function):
 
 
 class Cast(Function):
+    reads_inputs = reads_output = False
+
     def forward(self, x, dtype):
         self.input_dtype = x.dtype
         return x.astype(dtype)

@@ -29,6 +29,15 @@ class _Sequence(Function):
     gates = 1  # G: weight rows per hidden unit
     states = 1  # h0, or h0 and c0
     layer = "RNN"
+    reads_output = False  # the kernels' backward reads the arrays forward kept
+
+    @property
+    def reads_inputs(self) -> tuple:
+        """weight_hh always (it carries dh back through time), weight_ih for dx, x for dW_ih;
+        never the initial states or the biases."""
+        x, w_ih = 0, 1 + self.states
+        needs = self.needs_input_grad
+        return (w_ih + 1,) + ((x,) if needs[w_ih] else ()) + ((w_ih,) if needs[x] else ())
 
     def recording(self, output):
         """The hand-written BPTT runs on ndarrays only: it cannot record itself."""

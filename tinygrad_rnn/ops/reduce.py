@@ -22,6 +22,8 @@ class _Reduction(Function):
 
 
 class Sum(_Reduction):
+    reads_inputs = reads_output = False
+
     def forward(self, x, dim=None, keepdim=False):
         return np.asarray(x.sum(axis=self._axes(x, dim, keepdim), keepdims=keepdim))
 
@@ -30,6 +32,8 @@ class Sum(_Reduction):
 
 
 class Mean(_Reduction):
+    reads_inputs = reads_output = False
+
     def forward(self, x, dim=None, keepdim=False):
         axes = self._axes(x, dim, keepdim)
         self.count = int(np.prod([x.shape[a] for a in axes]))
@@ -43,6 +47,8 @@ class Mean(_Reduction):
 
 class Max(_Reduction):
     """Largest value; tied maxima share the gradient equally (as torch.amax)."""
+
+    reads_inputs = reads_output = False  # backward reads only the masks forward made
 
     def forward(self, x, dim=None, keepdim=False):
         axes = self._axes(x, dim, keepdim)
