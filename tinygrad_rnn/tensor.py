@@ -346,9 +346,13 @@ class Tensor:
         return ops.Relu.apply(self)
 
     def clamp(self, min=None, max=None) -> Tensor:
+        """Each element limited to [min, max] (either may be None, or infinite); NaN stays NaN.
+
+        A NaN bound is an error: it would make every element NaN.
+        """
         for name, bound in (("min", min), ("max", max)):
-            if bound is not None:
-                arguments.real("clamp", name, bound)
+            if bound is not None and math.isnan(arguments.real("clamp", name, bound)):
+                raise ValueError(f"clamp: {name} is NaN; give a number, or None for no bound")
         return ops.Clamp.apply(self, low=min, high=max)
 
     clip = clamp

@@ -202,7 +202,7 @@ def _rnn_step(pre, hh, bias, h, out, hprev, row, size, relu, save):
         if relu:
             for k in range(y.shape[0]):
                 v = y[k] + p[k] + bias[k]
-                y[k] = v if v > 0 else 0.0
+                y[k] = 0.0 if v <= 0 else v  # NaN stays NaN, as relu(nan) is nan
         else:
             _tanh_into(y, p, bias)
         out[r] = h[j] = y
@@ -216,7 +216,7 @@ def _rnn_backward_step(out, grad, dh, dpre, row, size, relu):
         y, g, d, dp = out[r], grad[r], dh[j], dpre[r]
         if relu:
             for k in range(y.shape[0]):
-                dp[k] = d[k] + g[k] if y[k] > 0 else 0.0
+                dp[k] = 0.0 if y[k] <= 0 else d[k] + g[k]  # passes at NaN, as the Relu primitive
         else:
             for k in range(y.shape[0]):
                 dp[k] = (d[k] + g[k]) * (1.0 - y[k] * y[k])

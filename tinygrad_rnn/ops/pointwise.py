@@ -150,10 +150,13 @@ class LogSigmoid(Function):
 
 
 class Relu(Function):
+    """max(x, 0), with NaN kept as NaN; the gradient is 0 where x <= 0 and passes elsewhere
+    (at NaN too), as PyTorch's."""
+
     reads_inputs = reads_output = False  # backward reads only the mask forward made
 
     def forward(self, x):
-        self.positive = x > 0
+        self.positive = ~(x <= 0)  # x > 0, or NaN: where x and its gradient pass
         return np.where(self.positive, x, 0).astype(x.dtype, copy=False)
 
     def backward(self, grad):
@@ -161,7 +164,8 @@ class Relu(Function):
 
 
 class Clamp(Function):
-    """x limited to [low, high]; the gradient passes where low <= x <= high."""
+    """x limited to [low, high], NaN kept as NaN; the gradient passes where low <= x <= high
+    (bounds included, NaN excluded), as PyTorch's."""
 
     reads_inputs = reads_output = False  # backward reads only the mask forward made
 

@@ -46,7 +46,12 @@ class Mean(_Reduction):
 
 
 class Max(_Reduction):
-    """Largest value; tied maxima share the gradient equally (as torch.amax)."""
+    """Largest value; tied maxima share the gradient equally (as torch.amax).
+
+    A NaN is the maximum of its slice (as in numpy and PyTorch), so the
+    gradient goes to the NaN (shared if there are several), as in
+    ``torch.max``; torch.amax would give NaN to every element of the slice.
+    """
 
     reads_inputs = reads_output = False  # backward reads only the masks forward made
 
@@ -55,7 +60,7 @@ class Max(_Reduction):
         if x.size == 0:
             raise ValueError(f"max: cannot take the max of an empty tensor of shape {x.shape}")
         top = x.max(axis=axes, keepdims=True)
-        self.is_top = x == top
+        self.is_top = (x == top) | (np.isnan(x) & np.isnan(top))  # NaN == NaN is False
         self.ties = self.is_top.sum(axis=axes, keepdims=True, dtype=x.dtype)
         return np.asarray(top if keepdim else top.reshape([n for i, n in enumerate(x.shape) if i not in axes]))
 
