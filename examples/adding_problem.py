@@ -158,7 +158,7 @@ def cell_like(layer) -> nn.Module:
     elif isinstance(layer, nn.GRU):
         cell = nn.GRUCell(layer.input_size, layer.hidden_size)
     else:
-        nonlinearity = "relu" if layer.mode == "RNN_RELU" else "tanh"
+        nonlinearity = "relu" if layer.recurrence.name == "rnn_relu" else "tanh"
         cell = nn.RNNCell(layer.input_size, layer.hidden_size, nonlinearity=nonlinearity)
     cell.load_state_dict({name.removesuffix("_l0"): value for name, value in layer.state_dict().items()})
     return cell

@@ -76,7 +76,7 @@ def test_cell_like_reproduces_the_layer(adding, kind):
 def test_irnn_starts_from_the_identity(adding):
     model = adding.Regressor("irnn", 5)
     np.testing.assert_array_equal(model.rnn.weight_hh_l0.data, np.eye(5))
-    assert model.rnn.mode == "RNN_RELU"
+    assert model.rnn.recurrence.name == "rnn_relu"
     assert not model.rnn.bias_hh_l0.data.any()
 
 

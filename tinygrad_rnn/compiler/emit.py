@@ -374,8 +374,10 @@ class _Writer:
         reads = {}
         if by_row:
             self.line(f"for i0 in range({sizes[0]}):", depth)
-            for value in [*outside, *stored]:
+            for value in outside:
                 reads[id(value)] = self._row(self.refs[id(value)], shape, depth + 1)
+            for value in stored:
+                reads[id(value)] = self._row(self.refs[id(value)], shape, depth + 1, store=True)
             self.line(f"for i1 in range({sizes[1]}):", depth + 1)
             inner = depth + 2
         else:
@@ -394,8 +396,9 @@ class _Writer:
         for value in stored:
             self.line(f"{reads[id(value)]} = s{value.index}", inner)
 
-    def _row(self, ref: Ref, shape: tuple, depth: int) -> str:
-        """An expression for ref's element (i0, i1), through a 1-D view of row i0 bound here."""
+    def _row(self, ref: Ref, shape: tuple, depth: int, store: bool = False) -> str:
+        """An expression for ref's element (i0, i1), through a 1-D view of row i0 bound here
+        (a scalar bound here for a column read across the row; ``store``: never a scalar)."""
         if ref.literal:
             return ref.base
         lead = len(shape) - len(ref.shape)
@@ -410,6 +413,8 @@ class _Writer:
         row_index = row if offsets[0] == "0" else f"{offsets[0]} + {row}"
         name = f"{ref.base.split('[')[0]}_{len(self.lines)}"
         if columns == 1:
+            if store:
+                return f"{ref.base}[{row_index}, {offsets[1]}]"
             self.line(f"{name} = {ref.base}[{row_index}, {offsets[1]}]", depth)
             return name
         end = f"{offsets[1]} + {int(columns)}" if offsets[1] != "0" else str(int(columns))

@@ -4,6 +4,7 @@ from .module import Module, Parameter
 from .layers import Linear, Embedding, Dropout, Sequential
 from . import init
 from .cells import RNNCell, LSTMCell, GRUCell
-from .recurrent import RNN, LSTM, GRU
+from .recurrent import CIFGLSTM, GRU, LSTM, RNN, IndRNN, LayerNormLSTM, MinGRU, PeepholeLSTM, RNNBase
+from .recurrences import RECURRENCES, Recurrence, Weight, register
 from .loss import CrossEntropyLoss, NLLLoss, BCEWithLogitsLoss, MSELoss
 from . import utils

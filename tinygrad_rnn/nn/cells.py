@@ -72,7 +72,102 @@ def gru_cell(x, h, weight_ih, weight_hh, bias_ih=None, bias_hh=None):
     return h_t
 
 
-GATES = {"RNN_TANH": 1, "RNN_RELU": 1, "LSTM": 4, "GRU": 3}
+def peephole_lstm_cell(x, state, weight_ih, weight_hh, weight_ci, weight_cf, weight_co, bias_ih=None, bias_hh=None):
+    """An LSTM whose gates also see the cell (Gers and Schmidhuber 2000, "Recurrent nets that time
+    and count"). x (N, in), state (h, c) each (N, H), peepholes weight_c* (H,) -> (h_t, c_t).
+
+        i_t = sigmoid(W_i x_t + U_i h_{t-1} + p_i * c_{t-1} + b_i)
+        f_t = sigmoid(W_f x_t + U_f h_{t-1} + p_f * c_{t-1} + b_f)
+        g_t = tanh(W_g x_t + U_g h_{t-1} + b_g)
+        c_t = f_t * c_{t-1} + i_t * g_t
+        o_t = sigmoid(W_o x_t + U_o h_{t-1} + p_o * c_t + b_o)     the new cell
+        h_t = o_t * tanh(c_t)
+    """
+    h, c = state
+    gates = _affine(x, weight_ih, bias_ih) + _affine(h, weight_hh, bias_hh)
+    a_i, a_f, a_g, a_o = gates.chunk(4, dim=1)
+    i_t = (a_i + weight_ci * c).sigmoid()
+    f_t = (a_f + weight_cf * c).sigmoid()
+    g_t = a_g.tanh()
+    c_t = f_t * c + i_t * g_t
+    o_t = (a_o + weight_co * c_t).sigmoid()
+    h_t = o_t * c_t.tanh()
+    return h_t, c_t
+
+
+def cifg_lstm_cell(x, state, weight_ih, weight_hh, bias_ih=None, bias_hh=None):
+    """An LSTM whose forget gate is one minus its input gate (coupled input and forget gate, CIFG:
+    Greff et al. 2017, "LSTM: A Search Space Odyssey"). Gates i, g, o stacked: 3H rows.
+
+        i_t = sigmoid(W_i x_t + U_i h_{t-1} + b_i)
+        g_t = tanh(W_g x_t + U_g h_{t-1} + b_g)
+        o_t = sigmoid(W_o x_t + U_o h_{t-1} + b_o)
+        c_t = (1 - i_t) * c_{t-1} + i_t * g_t
+        h_t = o_t * tanh(c_t)
+    """
+    h, c = state
+    gates = _affine(x, weight_ih, bias_ih) + _affine(h, weight_hh, bias_hh)
+    a_i, a_g, a_o = gates.chunk(3, dim=1)
+    i_t, g_t, o_t = a_i.sigmoid(), a_g.tanh(), a_o.sigmoid()
+    c_t = (1 - i_t) * c + i_t * g_t
+    h_t = o_t * c_t.tanh()
+    return h_t, c_t
+
+
+def indrnn_cell(x, h, weight_ih, weight_hh, bias_ih=None):
+    """Independently recurrent: each unit sees only its own past (Li et al. 2018, "Independently
+    Recurrent Neural Network (IndRNN)"). weight_hh is a vector u (H,).
+
+        h_t = relu(W x_t + u * h_{t-1} + b)
+    """
+    return (_affine(x, weight_ih, bias_ih) + weight_hh * h).relu()
+
+
+def mingru_cell(x, h, weight_ih, bias_ih=None):
+    """A GRU whose gate and candidate read only the input (Feng et al. 2024, "Were RNNs All We
+    Needed?"): the recurrence is linear in h, which is what lets it train in parallel.
+    weight_ih stacks W_z and W_h: (2H, in).
+
+        z_t = sigmoid(W_z x_t + b_z)
+        h~_t = W_h x_t + b_h
+        h_t = (1 - z_t) * h_{t-1} + z_t * h~_t
+    """
+    a_z, candidate = _affine(x, weight_ih, bias_ih).chunk(2, dim=1)
+    z_t = a_z.sigmoid()
+    return (1 - z_t) * h + z_t * candidate
+
+
+def layer_norm(v: Tensor, gain: Tensor, shift: Tensor, eps: float = 1e-5) -> Tensor:
+    """(v - mean) / sqrt(var + eps) * gain + shift, over the features of each row (N, F)."""
+    centred = v - v.mean(dim=1, keepdim=True)
+    variance = (centred * centred).mean(dim=1, keepdim=True)
+    return centred * (variance + eps) ** -0.5 * gain + shift
+
+
+def layernorm_lstm_cell(x, state, weight_ih, weight_hh, ln_ih_weight, ln_ih_bias, ln_hh_weight, ln_hh_bias,
+                        ln_cell_weight, ln_cell_bias, bias=None):
+    """An LSTM with layer normalisation (Ba, Kiros and Hinton 2016, "Layer Normalization"): the
+    input and recurrent contributions to the gates are normalised apart, and so is the cell
+    before its tanh. Gates i, f, g, o stacked: 4H rows; LN(v; gain, shift) over the features.
+
+        a_t = LN(W x_t; ih) + LN(U h_{t-1}; hh) + b
+        i_t, f_t, g_t, o_t = sigmoid, sigmoid, tanh, sigmoid of the four parts of a_t
+        c_t = f_t * c_{t-1} + i_t * g_t
+        h_t = o_t * tanh(LN(c_t; cell))
+    """
+    h, c = state
+    gates = layer_norm(x @ weight_ih.T, ln_ih_weight, ln_ih_bias) + layer_norm(h @ weight_hh.T, ln_hh_weight,
+                                                                               ln_hh_bias)
+    if bias is not None:
+        gates = gates + bias
+    a_i, a_f, a_g, a_o = gates.chunk(4, dim=1)
+    i_t, f_t, g_t, o_t = a_i.sigmoid(), a_f.sigmoid(), a_g.tanh(), a_o.sigmoid()
+    c_t = f_t * c + i_t * g_t
+    h_t = o_t * layer_norm(c_t, ln_cell_weight, ln_cell_bias).tanh()
+    return h_t, c_t
+
+
+GATES = {"rnn_tanh": 1, "rnn_relu": 1, "lstm": 4, "gru": 3}  # of the Cell modules below
 
 
 def check_sizes(owner: str, input_size, hidden_size) -> None:
@@ -90,7 +185,7 @@ def uniform_parameter(shape: tuple, hidden_size: int, dtype=np.float32) -> Param
 def nonlinearity_mode(owner: str, nonlinearity: str) -> str:
     if nonlinearity not in ("tanh", "relu"):
         raise ValueError(f"{owner}: nonlinearity must be 'tanh' or 'relu', got {nonlinearity!r}")
-    return "RNN_" + nonlinearity.upper()
+    return "rnn_" + nonlinearity
 
 
 class _CellBase(Module):
@@ -166,7 +261,7 @@ class LSTMCell(_CellBase):
     """
 
     def __init__(self, input_size: int, hidden_size: int, bias: bool = True):
-        super().__init__("LSTM", input_size, hidden_size, bias)
+        super().__init__("lstm", input_size, hidden_size, bias)
 
     def forward(self, input: Tensor, hx: tuple | None = None) -> tuple:
         if hx is not None and (not isinstance(hx, (tuple, list)) or len(hx) != 2):
@@ -185,7 +280,7 @@ class GRUCell(_CellBase):
     """
 
     def __init__(self, input_size: int, hidden_size: int, bias: bool = True):
-        super().__init__("GRU", input_size, hidden_size, bias)
+        super().__init__("gru", input_size, hidden_size, bias)
 
     def forward(self, input: Tensor, hx: Tensor | None = None) -> Tensor:
         x, h, batched = self._prepare(input, hx)

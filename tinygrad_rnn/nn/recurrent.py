@@ -1,82 +1,94 @@
-"""Sequence layers RNN, LSTM and GRU: a cell unrolled over time, stacked and bidirectional.
+"""Sequence layers: a cell unrolled over time, stacked and bidirectional.
 
-The layer loop is the whole algorithm: for each layer and direction, apply
-the cell at every step to the input of that step and the state of the step
-before. Every sequence, padded or packed, is handled as packed data: rows of
-all steps back to back, step t holding ``batch_sizes[t]`` rows, longest
-sequences first. A shorter sequence simply drops out of the prefix that is
-computed, so its state freezes at its own last step, and the reverse
-direction, which walks the steps from the end, picks it up at its true end
-starting from its initial state. Backpropagation through time needs no code
-here: the tape recorded every step.
+The layer loop is the whole algorithm: for each layer and direction, scan
+the cell over the sequence (``tg.scan``), each step reading the input of
+that step and the state of the step before. Every sequence, padded or
+packed, is handled as packed data: rows of all steps back to back, step t
+holding ``batch_sizes[t]`` rows, longest sequences first. A shorter
+sequence simply drops out of the prefix that is computed, so its state
+freezes at its own last step, and the reverse direction, which walks the
+steps from the end, picks it up at its true end from its initial state.
 
-That is the composed path (``fused=False``), the specification. The default,
-``fused=True``, runs each layer and direction as one primitive with
-hand-written BPTT (ops/recurrent.py), equal to the composed path to 1e-10.
+Backpropagation through time needs no code here. With ``fused=False`` the
+tape records every step, and backward() through them is BPTT. With
+``fused=True``, the default, each layer and direction is one primitive:
+for RNN, LSTM and GRU, hand-written kernels with hand-written BPTT
+(ops/recurrent.py, held equal to the tape to 1e-10), until the compiled
+ones match their speed (docs/performance.md); for every other cell,
+tg.scan's compiled step, whose backward is derived from the tape's rules.
+
+Any registered recurrence (nn/recurrences.py) runs in these layers:
+RNN, LSTM and GRU with PyTorch's names, and PeepholeLSTM, CIFGLSTM,
+IndRNN, MinGRU and LayerNormLSTM.
 """
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 from .. import functional as F
-from .. import arguments, viz
+from .. import arguments
 from ..creation import cat, stack
 from ..ops.recurrent import GRUSequence, LSTMSequence, RNNSequence
+from ..scan import scan
 from ..tensor import Tensor
-from .cells import GATES, check_sizes, gru_cell, lstm_cell, nonlinearity_mode, rnn_relu_cell, rnn_tanh_cell, uniform_parameter
+from .cells import check_sizes
 from .module import Module
+from .recurrences import Recurrence, recurrence
 from .utils.rnn import PackedSequence, batch_sizes_of
 
-_SINGLE_STATE_CELLS = {"RNN_TANH": rnn_tanh_cell, "RNN_RELU": rnn_relu_cell, "GRU": gru_cell}
-_SEQUENCE_OPS = {"RNN_TANH": (RNNSequence, {"nonlinearity": "tanh"}),
-                 "RNN_RELU": (RNNSequence, {"nonlinearity": "relu"}),
-                 "LSTM": (LSTMSequence, {}), "GRU": (GRUSequence, {})}
+
+def _layer_step(recurrence: Recurrence, *weights_carry_x):
+    """scan's step for one layer and direction: (new state, h)."""
+    *weights, carry, x_t = weights_carry_x
+    new = recurrence.step(x_t, carry if isinstance(carry, tuple) else (carry,), tuple(weights))
+    return (new if recurrence.states > 1 else new[0]), new[0]
 
 
-def run_direction(step, data: Tensor, batch_sizes: np.ndarray, state: tuple, reverse: bool):
-    """Apply ``step(x_t, state) -> state`` over packed ``data``; returns (outputs, final state).
-
-    ``outputs`` is packed like ``data``: the first state component (h) of every step.
-    """
-    offsets = np.concatenate([[0], np.cumsum(batch_sizes)])
-    batch = int(batch_sizes[0])
-    outputs = [None] * len(batch_sizes)
-    for t in reversed(range(len(batch_sizes))) if reverse else range(len(batch_sizes)):
-        with viz.step(t):  # tags this step's ops, so a drawing of the graph can group them
-            size = int(batch_sizes[t])
-            x_t = data[int(offsets[t]) : int(offsets[t + 1])]
-            if size == batch:
-                new = state = step(x_t, state)
-            else:  # only the first `size` sequences are still running at step t
-                new = step(x_t, tuple(s[:size] for s in state))
-                state = tuple(cat([n, s[size:]]) for n, s in zip(new, state))
-            outputs[t] = new[0]
-    return cat(outputs), state
+def run_direction(recurrence: Recurrence, weights: tuple, data: Tensor, batch_sizes: np.ndarray, state: tuple,
+                  reverse: bool, compiled: bool = True):
+    """Scan the cell over packed ``data``: (outputs packed like ``data``, final state as a tuple)."""
+    step = functools.partial(_layer_step, recurrence, *weights)  # the same weights, the same compiled step
+    final, outputs = scan(step, state if recurrence.states > 1 else state[0], data, batch_sizes=batch_sizes,
+                          reverse=reverse, compiled=compiled)
+    return outputs, (final if recurrence.states > 1 else (final,))
 
 
-def run_direction_fused(mode: str, weights: tuple, data: Tensor, batch_sizes: np.ndarray,
-                        state: tuple, reverse: bool):
-    """``run_direction`` for the cell of ``mode`` as one fused primitive: (outputs, final state).
+# the recurrences that have hand-written fused kernels, and the keyword each kernel takes
+HAND_WRITTEN = {"rnn_tanh": (RNNSequence, {"nonlinearity": "tanh"}), "rnn_relu": (RNNSequence, {"nonlinearity": "relu"}),
+                "lstm": (LSTMSequence, {}), "gru": (GRUSequence, {})}
+
+
+def run_direction_hand_written(name: str, weights: tuple, data: Tensor, batch_sizes: np.ndarray, state: tuple,
+                               reverse: bool):
+    """``run_direction`` through the hand-written kernel of recurrence ``name``: (outputs, final state).
 
     The primitive returns the outputs with the final states stacked below them.
     """
-    op, params = _SEQUENCE_OPS[mode]
+    op, params = HAND_WRITTEN[name]
     rows, batch = data.shape[0], state[0].shape[0]
-    result = op.apply(data, *state, *(w for w in weights if w is not None),
-                      batch_sizes=batch_sizes, reverse=reverse, **params)
-    final = tuple(result[rows + k * batch : rows + (k + 1) * batch] for k in range(len(state)))
+    result = op.apply(data, *state, *weights, batch_sizes=batch_sizes, reverse=reverse, **params)
+    final = tuple(result[rows + k * batch: rows + (k + 1) * batch] for k in range(len(state)))
     return result[:rows], final
 
 
 class RNNBase(Module):
-    """Shared by RNN, LSTM and GRU: parameters per layer and direction, and the layer loop."""
+    """A stack of layers of any registered recurrence; RNN, LSTM, GRU and the others subclass it.
 
-    def __init__(self, mode: str, input_size: int, hidden_size: int, num_layers: int = 1,
+    ``RNNBase(recurrence, input_size, hidden_size, num_layers=1, bias=True, batch_first=False,
+    dropout=0.0, bidirectional=False, fused=True)``: ``recurrence`` a name in
+    ``nn.RECURRENCES`` or a Recurrence. ``fused=True`` runs each layer and direction
+    as one primitive (see the module's docstring); ``fused=False`` records every step on the tape.
+    """
+
+    def __init__(self, recurrence_name, input_size: int, hidden_size: int, num_layers: int = 1,
                  bias: bool = True, batch_first: bool = False, dropout: float = 0.0,
                  bidirectional: bool = False, fused: bool = True):
         super().__init__()
         name = type(self).__name__
+        self.recurrence = recurrence(name, recurrence_name)
         check_sizes(name, input_size, hidden_size)
         if isinstance(num_layers, bool) or not isinstance(num_layers, (int, np.integer)) or num_layers < 1:
             raise ValueError(f"{name}: num_layers must be a positive int, got {num_layers!r}")
@@ -85,28 +97,23 @@ class RNNBase(Module):
         for flag, value in (("bias", bias), ("batch_first", batch_first), ("bidirectional", bidirectional),
                             ("fused", fused)):
             arguments.boolean(name, flag, value)
-        self.mode, self.input_size, self.hidden_size = mode, input_size, hidden_size
+        self.input_size, self.hidden_size = input_size, hidden_size
         self.num_layers, self.bias, self.batch_first = num_layers, bias, batch_first
         self.dropout, self.bidirectional, self.fused = float(dropout), bidirectional, fused
         self.num_directions = 2 if bidirectional else 1
-        rows = GATES[mode] * hidden_size
         for layer in range(num_layers):
             layer_input = input_size if layer == 0 else hidden_size * self.num_directions
             for suffix in self._suffixes():
-                setattr(self, f"weight_ih_l{layer}{suffix}", uniform_parameter((rows, layer_input), hidden_size))
-                setattr(self, f"weight_hh_l{layer}{suffix}", uniform_parameter((rows, hidden_size), hidden_size))
-                if bias:
-                    setattr(self, f"bias_ih_l{layer}{suffix}", uniform_parameter((rows,), hidden_size))
-                    setattr(self, f"bias_hh_l{layer}{suffix}", uniform_parameter((rows,), hidden_size))
+                for weight in self.recurrence.weights_for(bias):
+                    setattr(self, f"{weight.name}_l{layer}{suffix}", weight.make(layer_input, hidden_size))
 
     def _suffixes(self) -> tuple:
         return ("", "_reverse")[: self.num_directions]
 
     def layer_weights(self, layer: int, direction: int) -> tuple:
-        """(weight_ih, weight_hh, bias_ih, bias_hh) of one layer and direction; biases may be None."""
+        """The weights of one layer and direction, in the order the cell takes them."""
         suffix = self._suffixes()[direction]
-        names = ("weight_ih", "weight_hh", "bias_ih", "bias_hh")
-        return tuple(getattr(self, f"{n}_l{layer}{suffix}", None) for n in names)
+        return tuple(getattr(self, f"{w.name}_l{layer}{suffix}") for w in self.recurrence.weights_for(self.bias))
 
     def extra_repr(self) -> str:
         text = f"{self.input_size}, {self.hidden_size}"
@@ -119,13 +126,7 @@ class RNNBase(Module):
 
     @property
     def _state_size(self) -> int:
-        return 2 if self.mode == "LSTM" else 1
-
-    def _step(self, weights: tuple):
-        if self.mode == "LSTM":
-            return lambda x, state: lstm_cell(x, state, *weights)
-        cell = _SINGLE_STATE_CELLS[self.mode]
-        return lambda x, state: (cell(x, state[0], *weights),)
+        return self.recurrence.states
 
     # -- input and state shapes ----------------------------------------------------
 
@@ -167,7 +168,7 @@ class RNNBase(Module):
         shape = (self.num_layers * self.num_directions, batch, self.hidden_size)
         if hx is None:
             return tuple(Tensor(np.zeros(shape, dtype)) for _ in range(self._state_size))
-        if self.mode == "LSTM":
+        if self._state_size == 2:
             if not isinstance(hx, (tuple, list)) or len(hx) != 2:
                 raise TypeError(f"{name}: hx must be a tuple (h_0, c_0), got {type(hx).__name__}")
             components = tuple(hx)
@@ -208,12 +209,12 @@ class RNNBase(Module):
             for direction in range(self.num_directions):
                 index = layer * self.num_directions + direction
                 weights, initial = self.layer_weights(layer, direction), tuple(s[index] for s in state)
-                if self.fused:
-                    out, final = run_direction_fused(self.mode, weights, data, batch_sizes, initial,
-                                                     reverse=direction == 1)
+                if self.fused and self.recurrence.name in HAND_WRITTEN:
+                    out, final = run_direction_hand_written(self.recurrence.name, weights, data, batch_sizes, initial,
+                                                            reverse=direction == 1)
                 else:
-                    out, final = run_direction(self._step(weights), data, batch_sizes, initial,
-                                               reverse=direction == 1)
+                    out, final = run_direction(self.recurrence, weights, data, batch_sizes, initial,
+                                               reverse=direction == 1, compiled=self.fused)
                 outputs.append(out)
                 finals.append(final)
             data = outputs[0] if len(outputs) == 1 else cat(outputs, dim=1)
@@ -225,7 +226,7 @@ class RNNBase(Module):
             h_n = tuple(h[:, unsorted_indices] for h in h_n)
         if not batched:
             h_n = tuple(h.squeeze(1) for h in h_n)
-        h_n = h_n if self.mode == "LSTM" else h_n[0]
+        h_n = h_n if self._state_size == 2 else h_n[0]
 
         if isinstance(input, PackedSequence):
             return PackedSequence(data, batch_sizes, sorted_indices, unsorted_indices), h_n
@@ -246,8 +247,10 @@ class RNN(RNNBase):
     def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1,
                  nonlinearity: str = "tanh", bias: bool = True, batch_first: bool = False,
                  dropout: float = 0.0, bidirectional: bool = False, fused: bool = True):
-        super().__init__(nonlinearity_mode("RNN", nonlinearity), input_size, hidden_size,
-                         num_layers, bias, batch_first, dropout, bidirectional, fused)
+        if nonlinearity not in ("tanh", "relu"):
+            raise ValueError(f"RNN: nonlinearity must be 'tanh' or 'relu', got {nonlinearity!r}")
+        super().__init__("rnn_" + nonlinearity, input_size, hidden_size, num_layers, bias, batch_first, dropout,
+                         bidirectional, fused)
         self.nonlinearity = nonlinearity
 
     def extra_repr(self) -> str:
@@ -266,7 +269,7 @@ class LSTM(RNNBase):
     def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, bias: bool = True,
                  batch_first: bool = False, dropout: float = 0.0, bidirectional: bool = False,
                  fused: bool = True):
-        super().__init__("LSTM", input_size, hidden_size, num_layers, bias, batch_first, dropout,
+        super().__init__("lstm", input_size, hidden_size, num_layers, bias, batch_first, dropout,
                          bidirectional, fused)
 
 
@@ -281,5 +284,55 @@ class GRU(RNNBase):
     def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, bias: bool = True,
                  batch_first: bool = False, dropout: float = 0.0, bidirectional: bool = False,
                  fused: bool = True):
-        super().__init__("GRU", input_size, hidden_size, num_layers, bias, batch_first, dropout,
+        super().__init__("gru", input_size, hidden_size, num_layers, bias, batch_first, dropout,
                          bidirectional, fused)
+
+
+class _Named(RNNBase):
+    """A layer whose class names its recurrence: ``recurrence_name``, and RNNBase's arguments.
+
+    ``(input_size, hidden_size, num_layers=1, bias=True, batch_first=False, dropout=0.0,
+    bidirectional=False, fused=True)``; forward as RNNBase.forward.
+    """
+
+    recurrence_name = ""
+
+    def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, bias: bool = True,
+                 batch_first: bool = False, dropout: float = 0.0, bidirectional: bool = False, fused: bool = True):
+        super().__init__(self.recurrence_name, input_size, hidden_size, num_layers, bias, batch_first, dropout,
+                         bidirectional, fused)
+
+
+class PeepholeLSTM(_Named):
+    """LSTM whose gates also read the cell (Gers and Schmidhuber 2000): ``nn.cells.peephole_lstm_cell``.
+    ``forward(input, (h_0, c_0)=None) -> (output, (h_n, c_n))``; arguments as LSTM."""
+
+    recurrence_name = "peephole_lstm"
+
+
+class CIFGLSTM(_Named):
+    """LSTM with the forget gate coupled to the input gate, f = 1 - i (Greff et al. 2017):
+    ``nn.cells.cifg_lstm_cell``. ``forward(input, (h_0, c_0)=None) -> (output, (h_n, c_n))``."""
+
+    recurrence_name = "cifg_lstm"
+
+
+class IndRNN(_Named):
+    """h_t = relu(W x_t + u * h_{t-1} + b), each unit its own recurrence (Li et al. 2018):
+    ``nn.cells.indrnn_cell``. ``forward(input, h_0=None) -> (output, h_n)``."""
+
+    recurrence_name = "indrnn"
+
+
+class MinGRU(_Named):
+    """minGRU, gate and candidate read only the input (Feng et al. 2024): ``nn.cells.mingru_cell``.
+    ``forward(input, h_0=None) -> (output, h_n)``."""
+
+    recurrence_name = "mingru"
+
+
+class LayerNormLSTM(_Named):
+    """LSTM with layer normalisation of its gates and cell (Ba, Kiros and Hinton 2016):
+    ``nn.cells.layernorm_lstm_cell``. ``forward(input, (h_0, c_0)=None) -> (output, (h_n, c_n))``."""
+
+    recurrence_name = "layernorm_lstm"
