@@ -252,6 +252,26 @@ def test_large_inputs_give_finite_values_and_gradients(kind, dtype):
 # -- errors ----------------------------------------------------------------------------------
 
 
+def fused_tanh(values: np.ndarray) -> np.ndarray:
+    """tanh of each value by the fused RNN kernel: one step, zero weights, the values as bias."""
+    n, dtype = values.size, values.dtype
+    zeros = [tg.Tensor(np.zeros(shape, dtype)) for shape in [(1, n), (1, n), (n, n), (n, n)]]
+    y = ops.RNNSequence.apply(*zeros, tg.Tensor(values), tg.Tensor(np.zeros(n, dtype)), batch_sizes=np.array([1]))
+    return y.data[0]
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_fused_tanh_is_accurate_in_relative_terms_near_zero_too(dtype):
+    magnitudes = np.geomspace(1e-30, 30, 3000)
+    values = np.concatenate([magnitudes, -magnitudes, [0.0, -0.0]]).astype(dtype)
+    exact = np.tanh(values.astype(np.float64))  # of the inputs as rounded to dtype
+    got = fused_tanh(values)
+    assert got.dtype == dtype
+    ulps = np.abs(got - exact) / np.maximum(np.abs(exact), np.finfo(dtype).tiny) / np.finfo(dtype).eps
+    assert ulps.max() <= 4, f"{ulps.max():.1f} ulps at tanh({values[ulps.argmax()]!r})"
+    np.testing.assert_array_equal(fused_tanh(np.array([np.inf, -np.inf, np.nan], dtype)), [1, -1, np.nan])
+
+
 @pytest.mark.nojit
 @pytest.mark.parametrize("change, error, match", [
     (lambda ts, p: p.update(batch_sizes=np.array([1, 3, 3, 2])), ValueError, "non-increasing"),

@@ -56,19 +56,21 @@ _KERNEL = dict(cache=True, error_model="numpy", fastmath={"contract"})
 
 
 @njit(inline="always", **_KERNEL)
-def _exp_negative64(a):
-    """exp(-a) for a >= 0, float64, to about 1 ulp.
+def _exp_parts64(a):
+    """(m, s) with exp(-a) = s (1 + m) for a >= 0, float64, each to about 1 ulp.
 
-    a = k ln2 - r with |r| <= ln2 / 2, so exp(-a) = 2**-k exp(r): exp(r) by its Taylor
-    series to degree 13, 2**-k written straight into the exponent bits (adding
-    1.5 * 2**52 rounds to the integer k and leaves it in the low bits). Beyond a = 708
-    the result stays at exp(-708) (~3e-308) instead of going subnormal; NaN stays NaN.
+    a = k ln2 - r with |r| <= ln2 / 2, so exp(-a) = 2**-k exp(r): s = 2**-k, written
+    straight into the exponent bits (adding 1.5 * 2**52 rounds to the integer k and
+    leaves it in the low bits), and m = exp(r) - 1 by its Taylor series to degree 13.
+    Keeping m apart from the 1 keeps its relative precision for tiny a (see _expm1_negative).
+    Beyond a = 708 the result stays at exp(-708) (~3e-308) instead of going subnormal;
+    NaN stays NaN.
     """
     a = 708.0 if a > 708.0 else a
     t = a * 1.4426950408889634 + 6755399441055744.0
     k = t - 6755399441055744.0
     r = (k * 6.93147180369123816490e-01 - a) + k * 1.90821492927058770002e-10  # ln 2 in two parts
-    p = 1 / 479001600.0 + r * (1 / 6227020800.0)  # Horner, from 1/13! down to 1/0!
+    p = 1 / 479001600.0 + r * (1 / 6227020800.0)  # Horner, from 1/13! down to 1/1!
     p = 1 / 39916800.0 + r * p
     p = 1 / 3628800.0 + r * p
     p = 1 / 362880.0 + r * p
@@ -80,18 +82,17 @@ def _exp_negative64(a):
     p = 1 / 6.0 + r * p
     p = 0.5 + r * p
     p = 1.0 + r * p
-    p = 1.0 + r * p
     k_bits = np.float64(t).view(np.int64) - np.int64(4843621399236968448)  # bits of 1.5 * 2**52
-    return p * np.int64((1023 - k_bits) << 52).view(np.float64)
+    return r * p, np.int64((1023 - k_bits) << 52).view(np.float64)
 
 
 _F = np.float32
 
 
 @njit(inline="always", **_KERNEL)
-def _exp_negative32(a):
-    """exp(-a) for a >= 0, float32, within 1 ulp: as above with 1.5 * 2**23, degree 7,
-    and ln 2 split as in Cephes' expf; clamped at a = 87 (~1.6e-38)."""
+def _exp_parts32(a):
+    """(m, s) with exp(-a) = s (1 + m) for a >= 0, float32: as above with 1.5 * 2**23,
+    degree 7, and ln 2 split as in Cephes' expf; clamped at a = 87 (~1.6e-38)."""
     a = _F(87.0) if a > _F(87.0) else a
     t = a * _F(1.44269504088896341) + _F(12582912.0)
     k = t - _F(12582912.0)
@@ -103,9 +104,8 @@ def _exp_negative32(a):
     p = _F(1 / 6.0) + r * p
     p = _F(0.5) + r * p
     p = _F(1.0) + r * p
-    p = _F(1.0) + r * p
     k_bits = np.float32(t).view(np.int32) - np.int32(1262485504)  # bits of 1.5 * 2**23
-    return p * np.int32((127 - k_bits) << 23).view(np.float32)
+    return r * p, np.int32((127 - k_bits) << 23).view(np.float32)
 
 
 def _sigmoid(v):
@@ -119,21 +119,22 @@ def _sigmoid(v):
 
 
 def _tanh(v):
-    """tanh(v); compiled: (1 - e) / (1 + e) with e = exp(-2|v|), absolute error a few ulps of 1."""
+    """tanh(v); compiled: from exp(-2|v|) - 1, relative error a few ulps (see the overload)."""
     return np.tanh(v)
 
 
-def _exp_and_one(v):
-    """The exp and the constant 1 of the type of ``v`` (a numba type)."""
-    return (_exp_negative32, _F(1.0)) if v == types.float32 else (_exp_negative64, 1.0)
+def _exp_parts_and_one(v):
+    """The exp parts and the constant 1 of the type of ``v`` (a numba type)."""
+    return (_exp_parts32, _F(1.0)) if v == types.float32 else (_exp_parts64, 1.0)
 
 
 @overload(_sigmoid, inline="always")
 def _compiled_sigmoid(v):
-    exp_negative, one = _exp_and_one(v)
+    exp_parts, one = _exp_parts_and_one(v)
 
     def sigmoid(v):
-        e = exp_negative(abs(v))
+        m, scale = exp_parts(abs(v))
+        e = scale * (one + m)  # exp(-|v|)
         s = one / (one + e)
         return s if v >= 0 else e * s
 
@@ -142,11 +143,15 @@ def _compiled_sigmoid(v):
 
 @overload(_tanh, inline="always")
 def _compiled_tanh(v):
-    exp_negative, one = _exp_and_one(v)
+    exp_parts, one = _exp_parts_and_one(v)
 
     def tanh(v):
-        e = exp_negative(abs(v) + abs(v))
-        t = (one - e) / (one + e)
+        # tanh(a) = -d / (2 + d) with d = exp(-2a) - 1. Computing d as scale * m + (scale - 1)
+        # keeps its relative precision as a -> 0 (scale is then exactly 1), where 1 - exp(-2a)
+        # would cancel: relative error a few ulps at every size, not only near 1.
+        m, scale = exp_parts(abs(v) + abs(v))
+        d = scale * m + (scale - one)
+        t = abs(d) / (one + one + d)  # abs(d), not -d: tanh(0) is 0, not -0
         return t if v >= 0 else -t
 
     return tanh
