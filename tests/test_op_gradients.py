@@ -250,6 +250,34 @@ def sequence_cases(draw, gates, states):
     return tuple(draw(arrays(s)) for s in shapes_), {"batch_sizes": batch_sizes, "reverse": draw(st.booleans())}
 
 
+SCAN_SIZES = np.array([3, 3, 2, 1])  # one packed batch, so the compiled step is compiled once
+
+
+@st.composite
+def scan_cases(draw):
+    """A compiled scan of h_t = tanh(x_t W^T + h_{t-1} U^T) * a over packed rows; fixed shapes."""
+    shapes_ = [(int(SCAN_SIZES.sum()), 2), (3, 3), (3, 2), (3, 3), (3,)]
+    return tuple(draw(arrays(s)) for s in shapes_), {"reverse": draw(st.booleans())}
+
+
+def _scan_call(xs, h0, w, u, a, reverse):
+    def step(h, x_t):
+        h_t = (x_t @ w.T + h @ u.T).tanh() * a
+        return h_t, h_t
+
+    final, ys = tg.scan(step, h0, xs, batch_sizes=SCAN_SIZES, reverse=reverse)
+    return ys, final
+
+
+def np_scan(xs, h0, w, u, a, reverse):
+    h, offsets, ys = h0.copy(), np.concatenate([[0], np.cumsum(SCAN_SIZES)]), np.empty((len(xs), len(a)))
+    for t in reversed(range(len(SCAN_SIZES))) if reverse else range(len(SCAN_SIZES)):
+        n, rows = SCAN_SIZES[t], slice(offsets[t], offsets[t + 1])
+        h[:n] = np.tanh(xs[rows] @ w.T + h[:n] @ u.T) * a
+        ys[rows] = h[:n]
+    return ys, h
+
+
 # -- numpy references ---------------------------------------------------------------
 
 
@@ -391,6 +419,7 @@ SPECS = {
                          np_sequence(np_lstm_cell, 2)),
     "grusequence": Spec(sequence_cases(3, 1), lambda *xs, **p: ops.GRUSequence.apply(*xs, **p),
                         np_sequence(np_gru_cell, 1)),
+    "scan": Spec(scan_cases(), _scan_call, np_scan),
 }
 
 # Tensor methods built from the primitives above, checked the same way.
@@ -460,8 +489,10 @@ def test_values_match_numpy_and_gradients_match_finite_differences(name, data):
     assert tg.gradcheck(lambda *xs: spec.call(*xs, **params), inputs, **spec.gradcheck)
 
 
-# The hand-written BPTT of the fused recurrences runs on ndarrays only.
-NOT_TWICE_DIFFERENTIABLE = {"rnnsequence": "RNN", "lstmsequence": "LSTM", "grusequence": "GRU"}
+# The hand-written BPTT of the fused recurrences, and the generated one of a compiled scan,
+# run on ndarrays only.
+NOT_TWICE_DIFFERENTIABLE = {"rnnsequence": "the fused RNN", "lstmsequence": "the fused LSTM",
+                            "grusequence": "the fused GRU", "scan": "a compiled scan"}
 
 
 @pytest.mark.parametrize("name", sorted(set(SPECS) - set(NOT_TWICE_DIFFERENTIABLE)) + sorted(COMPOSITES))
@@ -478,8 +509,8 @@ def test_second_derivatives_match_finite_differences(name, data):
 def test_fused_recurrences_refuse_a_recorded_backward_by_name(name, data):
     arrays_, params = data.draw(SPECS[name].cases, label="arrays, params")
     inputs = [Tensor(a, requires_grad=True) for a in arrays_]
-    out = SPECS[name].call(*inputs, **params)
-    message = f"{name}: .* not supported through the fused {NOT_TWICE_DIFFERENTIABLE[name]}; .*fused=False"
+    out = _as_tuple(SPECS[name].call(*inputs, **params))[0]
+    message = f"{name}: .* not supported through {NOT_TWICE_DIFFERENTIABLE[name]}; .*(fused|compiled)=False"
     with pytest.raises(RuntimeError, match=message):
         tg.autograd.grad(out.sum(), inputs, create_graph=True)
 

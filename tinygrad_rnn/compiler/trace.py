@@ -74,8 +74,9 @@ def trace(step, carry: tuple, single: bool, x_features: tuple, x_dtype, wants_dx
     """Trace ``step`` (forward and backward) for a carry like ``carry`` and input rows (N, *x_features).
 
     ``wants_dx``: whether the backward computes the gradient of the input rows.
-    Tensors the step reads but did not make (its weights) are inputs of the
-    compiled step, read afresh at every call; tensors it makes are constants.
+    Tensors the step reads but did not make (its weights, frozen or not) are
+    inputs of the compiled step, read afresh at every call; tensors it makes
+    are constants.
     """
     runs = [_run(step, carry, single, x_features, x_dtype, wants_dx, n) for n in TRACE_BATCHES]
     return _merge(*runs)
@@ -85,30 +86,29 @@ def trace(step, carry: tuple, single: bool, x_features: tuple, x_dtype, wants_dx
 
 
 class _Recorder:
-    """Watches the step run: every primitive applied (recorded on the tape or not), and every
-    tensor made, so that a tensor the step reads but did not make is known for a weight."""
+    """Watches the step run: every primitive applied, recorded on the tape or not.
+
+    While it watches, Function.apply is wrapped (tracing is the one place that
+    needs to see ops that the tape itself would not keep).
+    """
 
     def __init__(self):
-        self.ops = {}  # id(output) -> (output, node, inputs, params, "file:line"), in the order applied
-        self.made = {}  # id -> every tensor created while watching (kept, so ids stay unique)
-        self._apply = Function.apply.__func__.__code__
-        self._init = Tensor.__init__.__code__
+        self.ops = {}  # id(output) -> (output, node or None, inputs, params, "file:line"), in the order applied
 
     def __enter__(self):
-        self._previous = sys.getprofile()
-        sys.setprofile(self._watch)
+        self._original = Function.__dict__["apply"]
+        apply, ops = self._original.__func__, self.ops
+
+        def watched(cls, *inputs, **params):
+            out = apply(cls, *inputs, **params)
+            ops[id(out)] = (out, cls, out._node, inputs, params, _user_line(sys._getframe(1)))
+            return out
+
+        Function.apply = classmethod(watched)
         return self
 
     def __exit__(self, *exc_info):
-        sys.setprofile(self._previous)
-
-    def _watch(self, frame, event, result):
-        if event == "call" and frame.f_code is self._init:
-            tensor = frame.f_locals["self"]
-            self.made[id(tensor)] = tensor
-        elif event == "return" and frame.f_code is self._apply and isinstance(result, Tensor):
-            local = frame.f_locals
-            self.ops[id(result)] = (result, local["node"], local["inputs"], local["params"], _user_line(frame))
+        Function.apply = self._original
 
 
 def _user_line(frame) -> str:
@@ -130,7 +130,7 @@ def _run(step, carry: tuple, single: bool, x_features: tuple, x_dtype, wants_dx:
         new_carry, y = call_step(step, placeholders, single, x)
         forward_outputs = [*new_carry, *([] if y is None else [y])]
         inputs = {id(t) for t in (*placeholders, x)}
-        params = [t for t in _leaves(forward_outputs, recorder.ops) if id(t) not in inputs and id(t) not in recorder.made]
+        params = [t for t in _leaves(forward_outputs, recorder.ops) if id(t) not in inputs]
         grad_carry = [_placeholder(c.shape, c.dtype, rng) for c in new_carry]
         grad_y = None if y is None else _placeholder(y.shape, y.dtype, rng)
         seeds = [*grad_carry, *([] if y is None else [grad_y])]
@@ -167,7 +167,7 @@ def _leaves(outputs: list, ops: dict) -> list:
             continue
         seen.add(id(tensor))
         if id(tensor) in ops:
-            pending.extend(reversed(ops[id(tensor)][2]))
+            pending.extend(reversed(ops[id(tensor)][3]))
         else:
             found.append(tensor)
     return found
@@ -186,7 +186,7 @@ def _to_values(roots: list, kinds: dict, ops: dict) -> tuple[list, dict]:
         if id(tensor) not in needed:
             needed.add(id(tensor))
             if id(tensor) in ops:
-                pending.extend(ops[id(tensor)][2])
+                pending.extend(ops[id(tensor)][3])
     values, of, derived = [], {}, {}
 
     def add(**fields) -> Value:
@@ -202,7 +202,7 @@ def _to_values(roots: list, kinds: dict, ops: dict) -> tuple[list, dict]:
             return derived[id(tensor.data)]
         return add(op="const", shape=tensor.shape, dtype=tensor.dtype, data=tensor.data)
 
-    for key, (tensor, node, inputs, params, source) in ops.items():
+    for key, (tensor, op, node, inputs, params, source) in ops.items():
         if key not in needed:
             continue
         for parent in inputs:
@@ -212,12 +212,12 @@ def _to_values(roots: list, kinds: dict, ops: dict) -> tuple[list, dict]:
         arguments = tuple(of[id(p)] for p in inputs)
         if isinstance(params.get("condition"), Value):  # a mask computed from the data: an input
             arguments += (params.pop("condition"),)
-        of[key] = add(op=node.name, inputs=arguments, params=params, shape=tensor.shape, dtype=tensor.dtype,
+        of[key] = add(op=op.name, inputs=arguments, params=params, shape=tensor.shape, dtype=tensor.dtype,
                       source=source)
-        for attribute in DERIVED_ARRAYS.get(node.name, ()):  # masks its backward will read
+        for attribute in DERIVED_ARRAYS.get(op.name, ()):  # masks its backward will read
             mask = getattr(node, attribute, None)
             if mask is not None:
-                derived[id(mask)] = add(op=f"{node.name}.{attribute}", inputs=arguments, params=params,
+                derived[id(mask)] = add(op=f"{op.name}.{attribute}", inputs=arguments, params=params,
                                         shape=mask.shape, dtype=mask.dtype, source=source)
     for root in roots:  # a root no op made: an input passed straight through
         if id(root) not in of:
@@ -235,6 +235,7 @@ def _derived_or(value, derived: dict):
 def _merge(first: Trace, second: Trace) -> Trace:
     """``first`` with N wherever it differs from ``second`` by the batch size; anything else raises."""
     small, large = TRACE_BATCHES
+    _constants_made_by_the_step(first, second)
     if [v.op for v in first.values] != [v.op for v in second.values]:
         raise UnsupportedStep("scan: the step applies different ops at different batch sizes; use compiled=False")
     for a, b in zip(first.values, second.values):
@@ -245,6 +246,25 @@ def _merge(first: Trace, second: Trace) -> Trace:
             raise UnsupportedStep(f"scan: a constant of shape {a.data.shape} in the step depends on its inputs "
                                   "or on the batch size; use compiled=False")
     return first
+
+
+def _constants_made_by_the_step(first: Trace, second: Trace) -> None:
+    """A leaf both runs read is a weight the step closes over; one each run made afresh (a number
+    lifted to a tensor, an array wrapped inside the step) is a constant of the step."""
+    kept = []
+    for k, (a, b) in enumerate(zip(first.param_tensors, second.param_tensors)):
+        if a is b:
+            kept.append(k)
+            continue
+        for trace, tensor in ((first, a), (second, b)):
+            value = trace.params[k]
+            value.op, value.slot, value.data = "const", None, tensor.data
+    for trace in (first, second):
+        trace.params = [trace.params[k] for k in kept]
+        trace.param_tensors = [trace.param_tensors[k] for k in kept]
+        trace.d_params = [trace.d_params[k] for k in kept]
+        for slot, value in enumerate(trace.params):
+            value.slot = slot
 
 
 def _symbolic(a, b, small: int, large: int, where: str):
