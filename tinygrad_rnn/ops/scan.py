@@ -19,6 +19,8 @@ class Scan(Function):
 
     def forward(self, xs, *arrays, program, batch_sizes, reverse=False):
         count = len(program.trace.carry)
+        # C order throughout: numba compiles one version per memory layout of its arguments
+        xs, arrays = np.ascontiguousarray(xs), [np.ascontiguousarray(a) for a in arrays]
         carry, params = arrays[:count], arrays[count:]
         offsets = np.concatenate([[0], np.cumsum(batch_sizes)]).astype(np.int64)
         sizes = np.asarray(batch_sizes, np.int64)
@@ -37,7 +39,7 @@ class Scan(Function):
         grads = [p.reshape(s) for p, s in zip(pieces, self.shapes)]
         if self.program.trace.y is None:
             grads[-1] = np.zeros(self.shapes[-1], grad.dtype)
-        xs = self.inputs[0]
+        xs = np.ascontiguousarray(self.inputs[0])
         result = self.program.backward(xs, self.sizes, self.offsets, self.reverse, grads[-1], *grads[:-1],
                                        *self.params, *self.program.constants, *self.kept)
         count = len(self.shapes) - 1
