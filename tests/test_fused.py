@@ -119,7 +119,7 @@ def test_fused_equals_composed(config):
 
 
 FIXED = dict(input_size=3, hidden_size=2, num_layers=2, bidirectional=True, batch_first=True, bias=True,
-             dropout=0.0, steps=4, batch=3, given_hx=True, lengths=[2, 4, 1], seed=5)
+             dropout=0.0, steps=4, batch=3, given_hx=True, lengths=[2, 4, 3], seed=5)  # sorting order [1, 2, 0] is not its own inverse
 
 
 @pytest.mark.nojit

@@ -235,7 +235,9 @@ def test_layers_match_torch(kind, packed):
     ours = make_layer(kind, 3, 5, num_layers=2, bidirectional=True, batch_first=True)
     twin = torch_twin(torch, ours)
     rng = np.random.default_rng(0)
-    x_np, lengths = rng.standard_normal((4, 6, 3)), [6, 2, 5, 1]
+    # sorting [2, 6, 5, 1] is the permutation [1, 2, 0, 3], not its own inverse: a swap of
+    # sorted_indices and unsorted_indices cannot hide
+    x_np, lengths = rng.standard_normal((4, 6, 3)), [2, 6, 5, 1]
     hx_np = [rng.standard_normal((4, 4, 5)) for _ in range(2 if kind == "lstm" else 1)]
     x, tx = tg.Tensor(x_np, requires_grad=True), torch.tensor(x_np, requires_grad=True)
     hx = [tg.Tensor(h, requires_grad=True) for h in hx_np]
@@ -438,6 +440,51 @@ def test_initial_state_of_another_dtype_is_refused_naming_the_layer(kind, fused,
 def test_packing_errors(lengths, match):
     with pytest.raises(ValueError, match=match):
         rnn_utils.pack_padded_sequence(tg.zeros(4, 2, 3), lengths)
+
+
+@pytest.mark.parametrize("kind", sorted(LAYERS))
+@pytest.mark.parametrize("fused", [True, False])
+def test_packed_sequence_derives_the_order_it_is_not_given(kind, fused):
+    x = randn(6, 4, 3)
+    packed = rnn_utils.pack_padded_sequence(x, [2, 6, 5, 1], enforce_sorted=False)
+    assert packed.sorted_indices.tolist() == [1, 2, 0, 3] and packed.unsorted_indices.tolist() == [2, 0, 1, 3]
+    layer = make_layer(kind, 3, 5, fused=fused)
+    expected = flat(layer(packed)[1])
+    only_sorted = rnn_utils.PackedSequence(packed.data, packed.batch_sizes, packed.sorted_indices)
+    only_unsorted = rnn_utils.PackedSequence(packed.data, packed.batch_sizes, unsorted_indices=[2, 0, 1, 3])
+    for given in (only_sorted, only_unsorted):
+        np.testing.assert_array_equal(given.unsorted_indices, [2, 0, 1, 3])
+        np.testing.assert_array_equal(given.sorted_indices, [1, 2, 0, 3])
+        for h, want in zip(flat(layer(given)[1]), expected):  # h_n in the original order
+            np.testing.assert_array_equal(h.data, want.data)
+
+
+def test_packed_sequence_derives_unsorted_indices_as_torch_does():
+    torch = pytest.importorskip("torch")
+    ours = rnn_utils.PackedSequence(tg.zeros(14, 1), np.array([4, 3, 3, 2, 1, 1]), np.array([1, 2, 0, 3]))
+    theirs = torch.nn.utils.rnn.PackedSequence(torch.zeros(14, 1), torch.tensor([4, 3, 3, 2, 1, 1]),
+                                               torch.tensor([1, 2, 0, 3]))
+    np.testing.assert_array_equal(ours.unsorted_indices, theirs.unsorted_indices.numpy())
+
+
+@pytest.mark.parametrize("sorted_indices, unsorted_indices, error, match", [
+    ([0, 0, 1, 2], None, ValueError, r"PackedSequence: sorted_indices \[0, 0, 1, 2\] is not a permutation"),
+    ([1, 2, 0, 3], [1, 2, 0, 3], ValueError, r"unsorted_indices \[1, 2, 0, 3\] is not the inverse of"),
+    (None, [[0, 1]], TypeError, r"PackedSequence: unsorted_indices must be a 1-D integer array"),
+    ([0.0, 1.0], None, TypeError, r"PackedSequence: sorted_indices must be a 1-D integer array"),
+])
+def test_packed_sequence_refuses_orders_that_are_not_permutations(sorted_indices, unsorted_indices, error, match):
+    with pytest.raises(error, match=match):
+        rnn_utils.PackedSequence(tg.zeros(4, 3), np.array([4]), sorted_indices, unsorted_indices)
+
+
+def test_a_layer_refuses_an_order_of_the_wrong_size_or_half_an_order():
+    packed = rnn_utils.pack_padded_sequence(tg.zeros(3, 4, 2), [2, 3, 3, 1], enforce_sorted=False)
+    lstm = nn.LSTM(2, 3)
+    with pytest.raises(ValueError, match=r"LSTM: sorted_indices has 3 entries but the batch has batch_sizes\[0\] = 4"):
+        lstm(rnn_utils.PackedSequence(packed.data, packed.batch_sizes, [2, 0, 1]))
+    with pytest.raises(ValueError, match=r"LSTM: the PackedSequence has only one of sorted_indices and unsorted"):
+        lstm(packed._replace(unsorted_indices=None))
 
 
 def test_packing_round_trip_and_torch_layout():

@@ -18,23 +18,65 @@ from ...creation import cat
 from ...tensor import Tensor
 
 
-class PackedSequence(NamedTuple):
-    """``data`` (sum(lengths), *) in time-major order; ``batch_sizes`` (T,) int64.
-
-    ``sorted_indices[i]`` is the original batch position of the i-th longest
-    sequence, ``unsorted_indices`` its inverse (both None when the batch came
-    sorted).
-    """
-
+class _PackedFields(NamedTuple):
     data: Tensor
     batch_sizes: np.ndarray
     sorted_indices: np.ndarray | None = None
     unsorted_indices: np.ndarray | None = None
 
 
+class PackedSequence(_PackedFields):
+    """``data`` (sum(lengths), *) in time-major order; ``batch_sizes`` (T,) int64.
+
+    ``sorted_indices[i]`` is the original batch position of the i-th longest
+    sequence, ``unsorted_indices`` its inverse (both None when the batch came
+    sorted). Given one of the two, the other is derived, as PyTorch derives
+    ``unsorted_indices``; given both, they must be inverse permutations.
+    Indices may be lists, ndarrays or tensors; they are kept as int64 arrays.
+    """
+
+    __slots__ = ()
+
+    def __new__(cls, data, batch_sizes, sorted_indices=None, unsorted_indices=None):
+        sorted_indices, unsorted_indices = _orders("PackedSequence", sorted_indices, unsorted_indices)
+        return super().__new__(cls, data, batch_sizes, sorted_indices, unsorted_indices)
+
+
+def _permutation(owner: str, name: str, indices) -> np.ndarray | None:
+    """``indices`` as an int64 array holding each of 0 .. n-1 once, or None."""
+    if indices is None:
+        return None
+    array = np.asarray(indices.data if isinstance(indices, Tensor) else indices)
+    if array.ndim != 1 or (array.size and array.dtype.kind not in "iu"):
+        raise TypeError(f"{owner}: {name} must be a 1-D integer array, got {array!r}")
+    array = array.astype(np.int64)
+    if not np.array_equal(np.sort(array), np.arange(array.size)):
+        raise ValueError(f"{owner}: {name} {array.tolist()} is not a permutation of 0 .. {array.size - 1}")
+    return array
+
+
+def _orders(owner: str, sorted_indices, unsorted_indices) -> tuple:
+    """(sorted_indices, unsorted_indices), each checked, the missing one derived from the other."""
+    sorted_indices = _permutation(owner, "sorted_indices", sorted_indices)
+    unsorted_indices = _permutation(owner, "unsorted_indices", unsorted_indices)
+    if unsorted_indices is None and sorted_indices is not None:
+        unsorted_indices = np.argsort(sorted_indices)
+    elif sorted_indices is None and unsorted_indices is not None:
+        sorted_indices = np.argsort(unsorted_indices)
+    elif sorted_indices is not None and not (
+            sorted_indices.size == unsorted_indices.size
+            and np.array_equal(sorted_indices[unsorted_indices], np.arange(sorted_indices.size))):
+        raise ValueError(
+            f"{owner}: unsorted_indices {unsorted_indices.tolist()} is not the inverse of "
+            f"sorted_indices {sorted_indices.tolist()}; pass sorted_indices alone to have it derived"
+        )
+    return sorted_indices, unsorted_indices
+
+
 def batch_sizes_of(owner: str, sequence: PackedSequence) -> np.ndarray:
     """The ``batch_sizes`` of a well-formed packed sequence: positive, non-increasing,
-    adding up to the rows of ``data``; anything else raises."""
+    adding up to the rows of ``data``, with orders (if any) that permute the batch_sizes[0]
+    sequences; anything else raises."""
     arguments.tensor(owner, "PackedSequence.data", sequence.data)
     batch_sizes = np.asarray(sequence.batch_sizes)
     if batch_sizes.ndim != 1 or batch_sizes.dtype.kind not in "iu" or batch_sizes.size == 0:
@@ -44,6 +86,15 @@ def batch_sizes_of(owner: str, sequence: PackedSequence) -> np.ndarray:
         raise ValueError(
             f"{owner}: batch_sizes {batch_sizes.tolist()} must be positive, non-increasing and add up to "
             f"the {rows} rows of data (shape {sequence.data.shape})"
+        )
+    if (sequence.sorted_indices is None) != (sequence.unsorted_indices is None):  # made by _replace or _make
+        raise ValueError(f"{owner}: the PackedSequence has only one of sorted_indices and unsorted_indices; "
+                         "build it with PackedSequence(...), which derives the other")
+    sorted_indices, _ = _orders(owner, sequence.sorted_indices, sequence.unsorted_indices)
+    if sorted_indices is not None and sorted_indices.size != batch_sizes[0]:
+        raise ValueError(
+            f"{owner}: sorted_indices has {sorted_indices.size} entries but the batch has "
+            f"batch_sizes[0] = {batch_sizes[0]} sequences"
         )
     return batch_sizes
 
