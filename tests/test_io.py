@@ -5,6 +5,7 @@ import json
 import math
 import os
 import pickle
+import shutil
 import signal
 import subprocess
 import sys
@@ -298,9 +299,9 @@ def _assert_payload_is_live(tmp_path):
     assert probe.exists()
 
 
-def _write_archive(path, meta, members):
+def _write_archive(path, meta, members, compression=zipfile.ZIP_STORED):
     """An .npz with ``meta`` (dict -> JSON, bytes as is) and the given arrays."""
-    with zipfile.ZipFile(path, "w") as archive:
+    with zipfile.ZipFile(path, "w", compression) as archive:
         if meta is not None:
             raw = meta if isinstance(meta, bytes) else json.dumps(meta).encode()
             members = {tgio.META_NAME: np.frombuffer(raw, np.uint8), **members}
@@ -455,6 +456,105 @@ def test_a_damaged_header_cannot_claim_more_data_than_the_file_holds(tmp_path):
     _write_archive(path, _meta(_dict_node(a=_ARRAY_A)), {"a": npy})
     with pytest.raises(ValueError, match="array 'a' is damaged"):
         tg.load(path)
+
+
+def test_load_refuses_a_compressed_member_before_inflating_it(tmp_path):
+    path = tmp_path / "bomb.npz"
+    zeros = np.zeros(2**20)  # 8 MB that DEFLATE packs into about 8 kB
+    _write_archive(path, _meta(_dict_node(a=_ARRAY_A)), {"a": zeros}, zipfile.ZIP_DEFLATED)
+    assert path.stat().st_size < 100_000
+    with pytest.raises(ValueError, match=r"member '.*\.npy' is compressed .* tg.save never compresses") as err:
+        tg.load(path)
+    assert str(path) in str(err.value)
+
+
+def _npy_header(shape) -> bytes:
+    buffer = io.BytesIO()
+    np.lib.format.write_array_header_1_0(buffer, {"descr": "<f8", "fortran_order": False, "shape": shape})
+    return buffer.getvalue()
+
+
+def test_a_directory_that_claims_a_terabyte_is_refused_before_allocating(tmp_path):
+    claimed = 2**40  # the directory's size of the member, and its .npy header, agree: 1 TiB
+    header = _npy_header(((claimed - len(_npy_header((1,)))) // 8,))
+    assert len(header) + 8 * ((claimed - len(header)) // 8) == claimed
+    path = tmp_path / "liar.npz"
+    meta = json.dumps(_meta(_dict_node(a=_ARRAY_A))).encode()
+    with zipfile.ZipFile(path, "w") as archive:
+        with archive.open(tgio.META_NAME + ".npy", "w") as member:
+            np.lib.format.write_array(member, np.frombuffer(meta, np.uint8))
+        archive.writestr("a.npy", header + bytes(32))
+        archive.getinfo("a.npy").file_size = archive.getinfo("a.npy").compress_size = claimed
+    with pytest.raises(ValueError, match=r"declares \d+ bytes of members up to 'a.npy' but the file holds \d+"):
+        tg.load(path)  # not MemoryError
+
+
+# -- permissions of the file replaced ------------------------------------------------
+
+
+@pytest.mark.skipif(os.name != "posix", reason="POSIX permission bits")
+@pytest.mark.parametrize("mode", [0o600, 0o640, 0o660, 0o644], ids=oct)
+def test_save_keeps_the_permission_bits_of_the_file_it_replaces(tmp_path, mode):
+    path = tmp_path / "secret.npz"
+    tg.save({"w": np.ones(2)}, path)
+    os.chmod(path, mode)
+    previous = os.umask(0o022)  # would make a new file 0644 and strip group write
+    try:
+        tg.save({"w": np.zeros(2)}, path)
+    finally:
+        os.umask(previous)
+    assert stat_mode(path) == mode
+    assert_same({"w": np.zeros(2)}, tg.load(path))
+
+
+def stat_mode(path) -> int:
+    return os.stat(path).st_mode & 0o7777
+
+
+_SAVE = """
+import sys
+import numpy as np
+import tinygrad_rnn as tg
+try:
+    tg.save({"w": np.zeros(2)}, sys.argv[1])
+except PermissionError as err:
+    print("PermissionError", err)
+"""
+
+
+def bound_by_permission_bits(command: list) -> list:
+    """``command`` run so that permission bits bind it: as it is for an ordinary user;
+    for root, without the capabilities that let root write any file."""
+    if os.geteuid() != 0:
+        return command
+    setpriv = shutil.which("setpriv")
+    if setpriv is None:
+        pytest.skip("running as root, without setpriv to drop CAP_DAC_OVERRIDE")
+    return [setpriv, "--bounding-set=-dac_override,-dac_read_search", "--", *command]
+
+
+@pytest.mark.skipif(os.name != "posix", reason="POSIX permission bits")
+def test_save_refuses_a_read_only_file_as_open_would(tmp_path):
+    path = tmp_path / "protected.npz"
+    tg.save({"w": np.ones(2)}, path)
+    os.chmod(path, 0o444)
+    before = path.read_bytes()
+    result = subprocess.run(bound_by_permission_bits([sys.executable, "-c", _SAVE, str(path)]),
+                            capture_output=True, text=True, cwd=Path(tg.__file__).parent.parent, timeout=300)
+    assert result.returncode == 0, result.stderr
+    assert f"PermissionError [Errno 13] save: '{path}' is read-only (mode 0444)" in result.stdout
+    assert path.read_bytes() == before and stat_mode(path) == 0o444
+    assert [p.name for p in tmp_path.iterdir()] == ["protected.npz"]  # no temporary file left
+
+
+@pytest.mark.skipif(os.name != "posix", reason="symlinks")
+def test_save_to_a_symlink_replaces_the_link_and_leaves_its_target_alone(tmp_path):
+    target, link = tmp_path / "step_100.npz", tmp_path / "latest.npz"
+    tg.save({"step": 100}, target)
+    link.symlink_to(target)
+    tg.save({"step": 101}, link)
+    assert not link.is_symlink()
+    assert tg.load(target)["step"] == 100 and tg.load(link)["step"] == 101
 
 
 def test_load_leaves_the_stored_file_unchanged(tmp_path):

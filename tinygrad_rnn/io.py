@@ -22,9 +22,11 @@ before trusting it: no code stored in a file ever runs.
 
 from __future__ import annotations
 
+import errno
 import json
 import math
 import os
+import stat
 import uuid
 import zipfile
 from urllib.parse import quote
@@ -51,6 +53,13 @@ def save(obj: dict, path) -> None:
     leave a ``.<name>.*.tmp`` file behind, safe to delete). ``path`` is used
     exactly as given: no ".npz" is appended.
 
+    Replacing a file keeps its permission bits (a 0600 checkpoint stays
+    0600, whatever the umask) and, where the system allows, its owner and
+    group. A file this process may not write (read-only, 0444) is refused
+    with PermissionError, as ``open(path, "w")`` would refuse it. A symlink
+    at ``path`` is itself replaced by the new file, with the mode a new
+    file gets; the file it pointed to is left untouched.
+
     Raises TypeError for anything else in ``obj`` (modules, objects,
     object-dtype arrays), naming where in ``obj`` it sits.
     """
@@ -62,11 +71,15 @@ def save(obj: dict, path) -> None:
     meta = json.dumps({"format": FORMAT_NAME, "version": FORMAT_VERSION, "tree": tree})
     arrays = {META_NAME: np.frombuffer(meta.encode("ascii"), np.uint8), **arrays}
 
+    replaced = _file_to_replace(path)
     directory, name = os.path.split(os.path.abspath(path))
     temporary = os.path.join(directory, f".{name[:100]}.{uuid.uuid4().hex[:12]}.tmp")
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
-    fd = os.open(temporary, flags, 0o666)  # 0o666: the umask decides, as for any new file
+    # a new file: 0o666 and the umask decide; a replaced one: never more open than it was
+    fd = os.open(temporary, flags, 0o666 if replaced is None else stat.S_IMODE(replaced.st_mode))
     try:
+        if replaced is not None:
+            _take_over_permissions(fd, replaced)
         with os.fdopen(fd, "wb") as file:
             _write_npz(file, arrays)
             file.flush()
@@ -86,9 +99,12 @@ def load(path) -> dict:
     and tuples keep their type and order; Python floats and ints are exact
     (a NaN float comes back as a plain NaN).
 
-    Never unpickles. Raises ValueError naming the path and the problem for
-    anything that is not a checkpoint of a supported version: a pickle, a
-    foreign or truncated .npz, an object array, a malformed tree.
+    Never unpickles, and never allocates more than the file holds: every
+    size the archive declares is checked against the file's size first, and
+    compressed members (which ``save`` never writes) are refused. Raises
+    ValueError naming the path and the problem for anything that is not a
+    checkpoint of a supported version: a pickle, a foreign, compressed or
+    truncated .npz, an object array, a malformed tree.
     """
     path = _checked_path("load", path)
     with open(path, "rb") as file:
@@ -97,10 +113,12 @@ def load(path) -> dict:
             kind = "a pickle" if magic[:1] == b"\x80" else "not an .npz (zip) archive"
             raise ValueError(f"load: {path!r} is not a tinygrad_rnn checkpoint: the file is {kind}")
         file.seek(0)
+        size = os.fstat(file.fileno()).st_size
         try:
             with np.load(file, allow_pickle=False) as archive:
+                _check_members(archive.zip, size)
                 return _read_checkpoint(archive)
-        except MemoryError:
+        except MemoryError:  # the file's own bytes do not fit: not the file's fault
             raise
         except zipfile.BadZipFile as err:
             raise ValueError(
@@ -185,6 +203,36 @@ def _write_npz(file, arrays: dict) -> None:
                 np.lib.format.write_array(member, array, allow_pickle=False)
 
 
+def _file_to_replace(path: str) -> os.stat_result | None:
+    """The status of the regular file ``save`` will replace, or None (nothing there, or a symlink).
+
+    Raises PermissionError if this process may not write it: a rename would
+    otherwise replace a file its owner made read-only.
+    """
+    try:
+        status = os.lstat(path)
+    except FileNotFoundError:
+        return None
+    if not stat.S_ISREG(status.st_mode):
+        return None  # a symlink is replaced itself; a directory makes os.replace raise
+    if not os.access(path, os.W_OK):
+        raise PermissionError(errno.EACCES, f"save: {path!r} is read-only (mode {stat.S_IMODE(status.st_mode):04o}); "
+                              "make it writable or save elsewhere", path)
+    return status
+
+
+def _take_over_permissions(fd: int, replaced: os.stat_result) -> None:
+    """Give the new file the replaced one's owner, group and exact permission bits (POSIX)."""
+    if not hasattr(os, "fchmod"):
+        return
+    if (replaced.st_uid, replaced.st_gid) != (os.geteuid(), os.getegid()):
+        try:
+            os.fchown(fd, replaced.st_uid, replaced.st_gid)
+        except PermissionError:  # only root may give a file away: the new file stays ours
+            pass
+    os.fchmod(fd, stat.S_IMODE(replaced.st_mode))  # after fchown, which may clear set-id bits
+
+
 def _fsync_directory(directory: str) -> None:
     """Make the rename itself durable (POSIX; Windows cannot open directories)."""
     if os.name != "posix":
@@ -204,6 +252,22 @@ def _remove_quietly(path: str) -> None:
 
 
 # -- loading ---------------------------------------------------------------------
+
+
+def _check_members(archive: zipfile.ZipFile, file_size: int) -> None:
+    """Refuse an archive before inflating anything from it: every member must be
+    stored uncompressed (``save`` never compresses, so a compressed member cannot be
+    ours and could inflate a thousandfold), and the sizes its directory declares must
+    add up to no more than the bytes the file holds."""
+    declared = 0
+    for info in archive.infolist():
+        if info.compress_type != zipfile.ZIP_STORED:
+            raise ValueError(f"member {info.filename!r} is compressed (zip method {info.compress_type}); "
+                             "tg.save never compresses, so the file is not one of its checkpoints")
+        declared += info.file_size
+        if info.compress_size != info.file_size or declared > file_size:
+            raise ValueError(f"its directory declares {declared} bytes of members up to {info.filename!r} "
+                             f"but the file holds {file_size} bytes")
 
 
 def _read_checkpoint(archive) -> dict:
