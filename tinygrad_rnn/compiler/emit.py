@@ -297,12 +297,14 @@ class _Writer:
     def __init__(self, readers: dict, keep: set):
         self.lines, self.refs, self.readers, self.keep = [], {}, readers, keep
         self.homes = {}  # id -> Ref: where a value is stored when computed (a buffer kept for every step)
+        self.lazy = set()  # ids of transposes no code computes: the GEMMs that read them transpose instead
 
     def line(self, text: str, depth: int) -> None:
         self.lines.append("    " * depth + text)
 
-    def phase(self, values: list, depth: int) -> None:
-        assembled, absorbed = _assemblies(values, self.readers, self.keep)
+    def phase(self, values: list, depth: int, skip: set = frozenset()) -> None:
+        assembled, absorbed = _assemblies([v for v in values if id(v) not in skip], self.readers, self.keep)
+        absorbed = absorbed | skip
         for root, pieces in assembled:
             home = self.homes.get(id(root))
             if home is None:
@@ -315,7 +317,8 @@ class _Writer:
             for piece, index in pieces:
                 self.homes[id(piece)] = _view(home, Value(-1, "getitem", params={"index": index}, shape=piece.shape))
         pieces_of = {id(root): [piece for piece, _ in pieces] for root, pieces in assembled}
-        for run in fuse([v for v in values if id(v) not in absorbed], pieces_of):
+        self.lazy |= {id(v) for v in values if _read_transposed(v, self.readers, self.keep)}
+        for run in fuse([v for v in values if id(v) not in absorbed | self.lazy], pieces_of):
             if len(run) == 1 and run[0].op not in SCALAR:
                 if run[0].op == "getitem":
                     view = _view(self.refs[id(run[0].inputs[0])], run[0])
@@ -332,6 +335,11 @@ class _Writer:
                     self.refs[id(value)] = home
 
     def statement(self, value: Value, depth: int) -> None:
+        if value.op == "matmul" and id(value.inputs[0]) in self.lazy:
+            source, other = value.inputs[0].inputs[0], value.inputs[1]
+            self.line(f"{value.name} = mm_tn({self.refs[id(source)].array()}, {self.refs[id(other)].array()})", depth)
+            self.refs[id(value)] = Ref(value.name, value.shape, ("0",) * len(value.shape))
+            return
         args = [self.refs[id(i)].array() for i in value.inputs]
         if value.op == "indexput":
             if not value.params.get("unique", True):
@@ -427,6 +435,13 @@ class _Writer:
         return ref.element([f"i{k}" for k in range(len(shape))])
 
 
+def _read_transposed(value: Value, readers: dict, keep: set) -> bool:
+    """A 2-D transpose read only as the left operand of GEMMs: BLAS reads it transposed in place."""
+    users = readers.get(id(value), [])
+    return (value.op == "permute" and len(value.shape) == 2 and id(value) not in keep and bool(users)
+            and all(u.op == "matmul" and u.inputs[0] is value and u.inputs[1] is not value for u in users))
+
+
 def _column_slice(index):
     """(start, stop) of an index that takes whole rows and unit-step columns, else None."""
     if not (isinstance(index, tuple) and len(index) == 2 and index[0] == slice(None)):
@@ -437,14 +452,16 @@ def _column_slice(index):
     return part.start or 0, part.stop
 
 
-def _assemblies(values: list, readers: dict, keep: set) -> tuple[list, set]:
+def _assemblies(values: list, readers: dict, keep: set, pieces_from: set | None = None) -> tuple[list, set]:
     """Sums of scatters into disjoint column ranges (a chunk's gradient): one buffer each.
 
     Each piece is then computed straight into its columns of the buffer.
+    The pieces are values of this phase, or of ``pieces_from`` when given.
     Returns [(root, [(piece, index)])] and the ids of the scatters and sums
     the buffers replace.
     """
     here, found, absorbed = {id(v) for v in values}, [], set()
+    sources = here if pieces_from is None else pieces_from
     for value in reversed(values):
         if value.op != "add" or id(value) in absorbed or len(value.shape) != 2:
             continue
@@ -456,7 +473,7 @@ def _assemblies(values: list, readers: dict, keep: set) -> tuple[list, set]:
                 tree.append(part)
                 pending.extend(part.inputs)
             elif part.op == "indexput" and single and part.params.get("unique") and \
-                    _column_slice(part.params["index"]) and id(part.inputs[0]) in here:
+                    _column_slice(part.params["index"]) and id(part.inputs[0]) in sources:
                 tree.append(part)
                 pieces.append((part.inputs[0], part.params["index"]))
             else:
@@ -564,7 +581,16 @@ def emit(plan: Schedule) -> tuple[str, list]:
     out.phase(plan.backward_globals, 1)
     for k in range(count):
         out.line(f"dstate_{k} = d_final_{k}.copy()", 1)
-    for value in plan.kept:
+    # sums of the loop's gradients scattered into column blocks (a GRU's input-side gates): the
+    # loop writes each piece straight into its block of a buffer over all rows
+    kept_ids = {id(v) for v in plan.kept}
+    across, across_absorbed = _assemblies(plan.backward_rows, readers, keep, pieces_from=kept_ids)
+    in_block = {id(piece) for _, pieces in across for piece, _ in pieces}
+    kept = [v for v in plan.kept if id(v) not in in_block or len(readers.get(id(v), [])) > 1]
+    for root, pieces in across:
+        fill = "np.empty" if _covers(root, pieces) else "np.zeros"
+        out.line(f"block_{root.name} = {fill}({_dims(root.shape, ROWS)}, np.{root.dtype.name})", 1)
+    for value in kept:
         out.line(f"kept_{value.name} = np.empty({_dims(value.shape, ROWS)}, np.{value.dtype.name})", 1)
     _loop_header(out, backward=True)
     out.refs[id(trace.x)] = array_ref("xs", trace.x.shape, "r0")
@@ -576,10 +602,19 @@ def emit(plan: Schedule) -> tuple[str, list]:
         out.refs[id(grad)] = array_ref(f"dstate_{k}", grad.shape)
     if trace.grad_y is not None:
         out.refs[id(trace.grad_y)] = array_ref("d_ys", trace.grad_y.shape, "r0")
-    for value in plan.kept:
+    for value in kept:
         out.homes[id(value)] = array_ref(f"kept_{value.name}", value.shape, "r0")
+    blocks = [(piece, _view(array_ref(f"block_{root.name}", root.shape, "r0"),
+                            Value(-1, "getitem", params={"index": index}, shape=piece.shape)))
+              for root, pieces in across for piece, index in pieces]
+    for piece, view in blocks:
+        if len(readers.get(id(piece), [])) == 1:  # read by its block alone: computed straight into it
+            out.homes[id(piece)] = view
     out.phase(plan.backward_loop, 2)
-    for value in plan.kept:
+    for piece, view in blocks:  # also part of another block: copied
+        if out.refs[id(piece)] != view:
+            out.line(f"{view.array()}[...] = {out.refs[id(piece)].array()}", 2)
+    for value in kept:
         if out.refs[id(value)] != array_ref(f"kept_{value.name}", value.shape, "r0"):
             out.line(f"kept_{value.name}[r0:r1] = {out.refs[id(value)].array()}", 2)
     d_carry = [out.refs[id(v)].array() if v is not None else "0" for v in trace.d_carry]
@@ -592,11 +627,13 @@ def emit(plan: Schedule) -> tuple[str, list]:
         out.refs[id(value)] = rows_refs[id(value)]
     for value in plan.saved:
         out.refs[id(value)] = array_ref(f"saved_{value.name}", value.shape)
-    for value in plan.kept:
+    for value in kept:
         out.refs[id(value)] = array_ref(f"kept_{value.name}", value.shape)
+    for root, _ in across:
+        out.refs[id(root)] = array_ref(f"block_{root.name}", root.shape)
     if trace.grad_y is not None:
         out.refs[id(trace.grad_y)] = array_ref("d_ys", trace.grad_y.shape)
-    out.phase(plan.backward_rows, 1)
+    out.phase(plan.backward_rows, 1, skip=across_absorbed)
     results = [f"dstate_{k}" for k in range(count)]
     results.append(out.refs[id(trace.d_x)].array() if trace.d_x is not None else "np.zeros_like(xs)")
     for param, grad in zip(trace.params, trace.d_params):
@@ -605,7 +642,7 @@ def emit(plan: Schedule) -> tuple[str, list]:
     out.line(f"return ({', '.join(results)},)", 1)
 
     header = ["import numpy as np",
-              "from tinygrad_rnn.compiler.runtime import mm, row_max, row_sum, sigmoid, tanh", ""]
+              "from tinygrad_rnn.compiler.runtime import mm, mm_tn, row_max, row_sum, sigmoid, tanh", ""]
     source = "\n".join(header + forward_lines + ["", ""] + out.lines) + "\n"
     arrays = [v.data if v.op == "const" else np.asarray(v.params["condition"]) for v in constants]
     return source, arrays

@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from ..kernels.blas import matmul_into
+from ..kernels.blas import matmul_into, matmul_tn_into
 from ..kernels.recurrent import _sigmoid as sigmoid  # noqa: F401  (scalar forms LLVM can vectorize,
 from ..kernels.recurrent import _tanh as tanh  # noqa: F401  the fused kernels' own)
 
@@ -20,6 +20,15 @@ def mm(a, b):
     out = np.empty((a.shape[0], b.shape[1]), a.dtype)
     if a.shape[0] and b.shape[1]:
         matmul_into(np.ascontiguousarray(a), np.ascontiguousarray(b), out)
+    return out
+
+
+@njit(cache=True)
+def mm_tn(a, b):
+    """a.T @ b for 2-D arrays, through BLAS, a never transposed in memory: the weight gradients."""
+    out = np.empty((a.shape[1], b.shape[1]), a.dtype)
+    if a.shape[1] and b.shape[1]:
+        matmul_tn_into(np.ascontiguousarray(a), np.ascontiguousarray(b), out)
     return out
 
 

@@ -11,8 +11,9 @@ ctypes function pointer would be an address baked into the code, which it
 refuses to cache). It is the same library instance numpy uses, so the thread
 settings are shared.
 
-``matmul_into(a, b, out)`` is the one entry point. Called from Python, or
-under ``NUMBA_DISABLE_JIT=1``, it is ``np.matmul``; in compiled code it is
+``matmul_into(a, b, out)`` and ``matmul_tn_into(a, b, out)`` (a transposed,
+without copying it) are the entry points. Called from Python, or under
+``NUMBA_DISABLE_JIT=1``, they are ``np.matmul``; in compiled code each is
 one GEMM. ``AVAILABLE`` says whether the library was found; where it is not
 (numpy from another source, another platform), callers keep their loops in
 Python.
@@ -32,7 +33,7 @@ import numpy as np
 from numba import types
 from numba.extending import intrinsic, overload, register_jitable
 
-_ROW_MAJOR, _NO_TRANSPOSE = 101, 111  # CBLAS enum values
+_ROW_MAJOR, _NO_TRANSPOSE, _TRANSPOSE = 101, 111, 112  # CBLAS enum values
 _SYMBOLS = {"float32": "scipy_cblas_sgemm64_", "float64": "scipy_cblas_dgemm64_"}
 
 
@@ -69,6 +70,11 @@ def matmul_into(a, b, out):
     np.matmul(a, b, out=out)
 
 
+def matmul_tn_into(a, b, out):
+    """out = a.T @ b, all 2-D, each row contiguous: the sum over rows of a weight gradient."""
+    np.matmul(a.T, b, out=out)
+
+
 @intrinsic
 def _data_pointer(typingctx, array):
     """The address of array[0, 0], as a typed pointer."""
@@ -100,17 +106,28 @@ def _gemm(dtype):
 
 @overload(matmul_into)
 def _compiled_matmul_into(a, b, out):
+    return _gemm_into(a, b, out, transpose_a=False)
+
+
+@overload(matmul_tn_into)
+def _compiled_matmul_tn_into(a, b, out):
+    return _gemm_into(a, b, out, transpose_a=True)
+
+
+def _gemm_into(a, b, out, transpose_a: bool):
+    """The compiled body of out = op(a) @ b, op transposing a when asked."""
     if not AVAILABLE or a.dtype != b.dtype or a.dtype != out.dtype or str(a.dtype) not in _SYMBOLS:
         return None
     gemm = _gemm(a.dtype)
     scalar = np.dtype(str(a.dtype)).type
     one, zero = scalar(1), scalar(0)
+    flag_a = _TRANSPOSE if transpose_a else _NO_TRANSPOSE
 
     def impl(a, b, out):
-        (m, k), n = a.shape, b.shape[1]
+        (m, k), n = (a.shape[::-1] if transpose_a else a.shape), b.shape[1]
         if b.shape[0] != k or out.shape[0] != m or out.shape[1] != n:
             raise ValueError("matmul_into: shapes do not fit out (m, n) = a (m, k) @ b (k, n)")
-        gemm(_ROW_MAJOR, _NO_TRANSPOSE, _NO_TRANSPOSE, m, n, k,
+        gemm(_ROW_MAJOR, flag_a, _NO_TRANSPOSE, m, n, k,
              one, _data_pointer(a), _row_stride(a), _data_pointer(b), _row_stride(b),
              zero, _data_pointer(out), _row_stride(out))
 
