@@ -61,7 +61,7 @@ def test_rnn_quick_prints_ratios_and_writes_json(tmp_path):
     has_torch = importlib.util.find_spec("torch") is not None
     for table in ("train_ms", "forward_no_grad_ms"):
         ms = results[table]["GRU"]["S"]
-        assert set(ms) == {"fused", "composed"} | ({"torch"} if has_torch else set()), table
+        assert set(ms) == {"fused", "compiled", "composed"} | ({"torch"} if has_torch else set()), table
         assert all(_positive_finite(v) for v in ms.values()), table
     assert all(_positive_finite(rate) for rate in results["gemm_gflops"].values())
     assert results["fused_gflops"]["GRU"]["S"] == pytest.approx(
@@ -105,3 +105,15 @@ def test_the_chain_runs_against_a_baseline_tree_in_its_own_processes():
     tree = Path(bench.__file__).resolve().parent.parent
     seconds = bench.chain_against_baseline(tree, ops_count=20, rounds=1)  # this tree against itself
     assert set(seconds) == {"this tree", "baseline"} and all(_positive_finite(s) for s in seconds.values())
+
+
+def test_cells_quick_reports_compiled_composed_and_the_built_in_cell(tmp_path):
+    out = tmp_path / "cells.json"
+    run = subprocess.run(
+        [sys.executable, "-m", "tinygrad_rnn.bench", "cells", "--quick", "--kinds", "MinGRU", "--json", str(out)],
+        capture_output=True, text=True, timeout=600,
+    )
+    assert run.returncode == 0, run.stderr
+    ms = json.loads(out.read_text())["train_ms"]["MinGRU"]["S"]
+    assert set(ms) == {"compiled", "composed", "RNN compiled"} and all(_positive_finite(v) for v in ms.values())
+    assert "MinGRU S: composed / compiled >= 5" in run.stdout

@@ -10,9 +10,13 @@ respect to all its weights, against one training step of the same layer,
 and against PyTorch's double backward when installed.
 
 ``rnn``: a float32 training step (forward, ``output.sum()``, backward) of
-RNN, LSTM and GRU at the design notes' configurations, fused against
-composed against PyTorch; forward-only times; the first step in a fresh
-process with a cold and a warm numba cache; GFLOP/s against numpy's GEMM.
+RNN, LSTM and GRU at the design notes' configurations: the hand-written
+fused kernels, the generated ones (tg.scan, compiled), the composed path
+and PyTorch; forward-only times; the first step in a fresh process with a
+cold and a warm numba cache; GFLOP/s against numpy's GEMM.
+
+``cells``: the five cells with no hand-written kernel, compiled against
+their composed path, and against the built-in cell closest in GEMM work.
 
 Every candidate is timed with timeit, and the candidates are interleaved:
 each round times all of them once, so a slow moment of a shared machine
@@ -376,8 +380,30 @@ def _rnn_step(library, kind: str, config: str, fused: bool, train: bool):
     return step
 
 
+def _compiled_step(kind: str, config: str, train: bool):
+    """``_rnn_step`` for one layer and direction through tg.scan's generated kernels."""
+    from .nn.recurrent import run_direction
+
+    batch, steps, features, hidden = RNN_CONFIGS[config]
+    layer = getattr(tg.nn, kind)(features, hidden)
+    x = np.random.default_rng(0).standard_normal((steps * batch, features)).astype(np.float32)
+    data, sizes = tg.Tensor(x), np.full(steps, batch)
+    initial = tuple(tg.zeros(batch, hidden) for _ in range(layer.recurrence.states))
+
+    def step():
+        if train:
+            output, _ = run_direction(layer.recurrence, layer.layer_weights(0, 0), data, sizes, initial, False)
+            output.sum().backward()
+        else:
+            with tg.no_grad():
+                run_direction(layer.recurrence, layer.layer_weights(0, 0), data, sizes, initial, False)
+
+    return step
+
+
 def _rnn_candidates(kind: str, config: str, train: bool, torch) -> dict:
-    found = {"fused": Candidate("step()", {"step": _rnn_step(tg, kind, config, True, train)})}
+    found = {"fused": Candidate("step()", {"step": _rnn_step(tg, kind, config, True, train)}),
+             "compiled": Candidate("step()", {"step": _compiled_step(kind, config, train)})}
     if config in COMPOSED_CONFIGS:
         found["composed"] = Candidate("step()", {"step": _rnn_step(tg, kind, config, False, train)})
     if torch is not None:
@@ -500,16 +526,18 @@ def _print_rnn(results: dict) -> None:
     facts, settings = results["machine"], results["settings"]
     print(f"training step (forward, output.sum(), backward), float32, ms, median of "
           f"{settings['rounds']} interleaved rounds; load average {facts['load_average_1min']:.1f}")
-    header = f"{'layer':<6}{'cfg':<4}{'fused':>9}{'composed':>10}{'torch':>9}{'fused/torch':>13}{'comp/fused':>12}{'GFLOP/s':>9}"
+    header = (f"{'layer':<6}{'cfg':<4}{'fused':>9}{'compiled':>10}{'composed':>10}{'torch':>9}{'fused/torch':>13}"
+              f"{'compiled/fused':>16}{'comp/fused':>12}{'GFLOP/s':>9}")
     for title, table in (("training step", results["train_ms"]), ("forward only, no_grad", results["forward_no_grad_ms"])):
         print(f"\n{title}\n{header}")
         for kind, by_config in table.items():
             for config, ms in by_config.items():
                 torch_ms, composed_ms = ms.get("torch"), ms.get("composed")
                 rate = results["fused_gflops"][kind][config] if table is results["train_ms"] else None
-                print(f"{kind:<6}{config:<4}{ms['fused']:>9.2f}{_cell(composed_ms, '{:.2f}'):>10}"
+                print(f"{kind:<6}{config:<4}{ms['fused']:>9.2f}{ms['compiled']:>10.2f}{_cell(composed_ms, '{:.2f}'):>10}"
                       f"{_cell(torch_ms, '{:.2f}'):>9}"
                       f"{_cell(torch_ms and ms['fused'] / torch_ms, '{:.2f}x'):>13}"
+                      f"{ms['compiled'] / ms['fused']:>15.2f}x"
                       f"{_cell(composed_ms and composed_ms / ms['fused'], '{:.2f}x'):>12}"
                       f"{_cell(rate, '{:.1f}'):>9}")
     print("\nnumpy float32 GEMM: " + "; ".join(f"{name} {rate:.1f} GFLOP/s" for name, rate in results["gemm_gflops"].items()))
@@ -522,6 +550,54 @@ def _print_rnn(results: dict) -> None:
     print("\ngoals:")
     for goal in results["goals"]:
         print(f"  {'met    ' if goal['met'] else 'NOT met'}  {goal['goal']}: {goal['measured']}")
+
+
+# -- cells -----------------------------------------------------------------------
+
+# each new cell, and the built-in cell whose GEMMs are closest to its own
+NEW_CELLS = {"PeepholeLSTM": "LSTM", "LayerNormLSTM": "LSTM", "CIFGLSTM": "GRU", "IndRNN": "RNN", "MinGRU": "RNN"}
+CELL_CONFIGS = ("S", "M", "B1")
+COMPILED_OVER_COMPOSED, CELL_OVER_BUILT_IN = 5.0, 1.3  # goals of the cell-compiler issue
+
+
+def run_cells(args) -> dict:
+    configs = args.configs or (["S"] if args.quick else list(CELL_CONFIGS))
+    repeat = 3 if args.quick else args.repeat
+    train = {}
+    for kind in args.kinds or list(NEW_CELLS):
+        for config in configs:
+            candidates = {"compiled": Candidate("step()", {"step": _rnn_step(tg, kind, config, True, True)}),
+                          f"{NEW_CELLS[kind]} compiled": Candidate("step()", {"step": _compiled_step(
+                              NEW_CELLS[kind], config, True)})}
+            if config != "M":  # the composed path at M takes seconds a step
+                candidates["composed"] = Candidate("step()", {"step": _rnn_step(tg, kind, config, False, True)})
+            medians = _medians(interleaved_rounds(candidates, 1, repeat, warmup=WARMUP_S))
+            train.setdefault(kind, {})[config] = {name: seconds * 1e3 for name, seconds in medians.items()}
+            print(f"  timed {kind} {config}", file=sys.stderr, flush=True)
+    results = {"command": "python -m tinygrad_rnn.bench " + " ".join(args.argv), "machine": machine(),
+               "settings": {"configs": {c: RNN_CONFIGS[c] for c in configs}, "dtype": "float32", "rounds": repeat,
+                            "statistic": "median of interleaved rounds"},
+               "train_ms": train}
+    goals = []
+    for kind, by_config in train.items():
+        for config, ms in by_config.items():
+            if "composed" in ms and config in ("S", "B1"):
+                ratio = ms["composed"] / ms["compiled"]
+                goals.append((f"{kind} {config}: composed / compiled >= {COMPILED_OVER_COMPOSED:g}", ratio,
+                              ratio >= COMPILED_OVER_COMPOSED))
+            if config == "M":
+                ratio = ms["compiled"] / ms[f"{NEW_CELLS[kind]} compiled"]
+                goals.append((f"{kind} M: compiled / {NEW_CELLS[kind]} compiled <= {CELL_OVER_BUILT_IN:g}", ratio,
+                              ratio <= CELL_OVER_BUILT_IN))
+    results["goals"] = [{"goal": g, "measured": round(m, 3), "met": bool(ok)} for g, m, ok in goals]
+    print(f"training step, float32, ms, median of {repeat} interleaved rounds; {results['machine']['cpu']}")
+    for kind, by_config in train.items():
+        for config, ms in by_config.items():
+            print(f"  {kind:<14}{config:<4}" + ", ".join(f"{name} {t:.2f}" for name, t in ms.items()))
+    print("goals:")
+    for goal in results["goals"]:
+        print(f"  {'met    ' if goal['met'] else 'NOT met'}  {goal['goal']}: {goal['measured']}")
+    return results
 
 
 # -- hvp -------------------------------------------------------------------------
@@ -605,6 +681,11 @@ def main(argv=None) -> dict:
                             help="configurations (all; --quick: S B1, and no first-step timing)")
     rnn_parser.add_argument("--kinds", nargs="+", choices=list(RNN_GATES), help="layers (all)")
     rnn_parser.set_defaults(run=run_rnn)
+    cells_parser = commands.add_parser("cells", help="the new cells: compiled vs composed vs a built-in cell")
+    cells_parser.add_argument("--repeat", type=int, default=7, help="interleaved rounds (7)")
+    cells_parser.add_argument("--configs", nargs="+", choices=list(CELL_CONFIGS), help="configurations (S M B1)")
+    cells_parser.add_argument("--kinds", nargs="+", choices=list(NEW_CELLS), help="cells (all)")
+    cells_parser.set_defaults(run=run_cells)
     hvp_parser = commands.add_parser("hvp", help="Hessian-vector product vs training step, composed layers")
     hvp_parser.add_argument("--repeat", type=int, default=9, help="interleaved rounds (9)")
     hvp_parser.add_argument("--config", choices=list(RNN_CONFIGS), default="S", help="configuration (S)")
