@@ -150,4 +150,4 @@ def explain(step, init, xs, batch_sizes=None) -> str:
     """Every stage of compiling ``step`` for this carry and input, as text: print it to study it."""
     carry = (init,) if isinstance(init, Tensor) else tuple(init)
     xs, _, _ = _as_packed(xs, batch_sizes, carry)
-    return str(compile_step(step, carry, isinstance(init, Tensor), xs.shape[1:], xs.dtype))
+    return str(compile_step(step, carry, isinstance(init, Tensor), xs.shape[1:], xs.dtype, xs.requires_grad))

@@ -72,6 +72,8 @@ class Value:
 
 
 def _short(value) -> str:
+    if isinstance(value, np.integer):
+        return str(int(value))
     if isinstance(value, np.ndarray):
         return repr(value.item()) if value.size == 1 else f"<array {value.shape} {value.dtype}>"
     if isinstance(value, slice):
