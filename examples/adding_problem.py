@@ -40,6 +40,10 @@ Three experiments, each with a plot in --out:
    each step by a running gradient scale, which already limits how far one
    bad batch can move the weights.
 
+The five cells with no hand-written kernel (peephole, CIFG and LayerNorm
+LSTMs, IndRNN, minGRU) run compiled by tg.scan; name them to train them too:
+--models peephole,cifg,indrnn,mingru,lnlstm.
+
 Run:  OPENBLAS_NUM_THREADS=1 python examples/adding_problem.py   (the full experiment, ~9 min on 2 cores)
       python examples/adding_problem.py --quick                  (a smoke run in seconds)
 The matrices here are small: numpy's multithreaded BLAS spends more time
@@ -66,7 +70,12 @@ from tinygrad_rnn import nn, optim  # noqa: E402
 BASELINE_MSE = 1 / 6  # always predicting 1: Var(a + b) for a, b ~ U[0, 1]
 GOAL_MSE = 0.01
 MODELS = ("tanh", "lstm", "gru", "irnn")
-LABELS = {"tanh": "tanh RNN", "lstm": "LSTM", "gru": "GRU", "irnn": "IRNN (relu, identity init)"}
+# the cells with no hand-written kernel, compiled by tg.scan (not run unless named in --models)
+NEW_CELLS = {"peephole": nn.PeepholeLSTM, "cifg": nn.CIFGLSTM, "indrnn": nn.IndRNN, "mingru": nn.MinGRU,
+             "lnlstm": nn.LayerNormLSTM}
+LABELS = {"tanh": "tanh RNN", "lstm": "LSTM", "gru": "GRU", "irnn": "IRNN (relu, identity init)",
+          "peephole": "peephole LSTM", "cifg": "CIFG LSTM", "indrnn": "IndRNN", "mingru": "minGRU",
+          "lnlstm": "LayerNorm LSTM"}
 
 
 # -- data --------------------------------------------------------------------------
@@ -100,6 +109,8 @@ class Regressor(nn.Module):
             self.rnn = nn.GRU(2, hidden, batch_first=True)
         elif kind == "tanh":
             self.rnn = nn.RNN(2, hidden, batch_first=True)
+        elif kind in NEW_CELLS:
+            self.rnn = NEW_CELLS[kind](2, hidden, batch_first=True)
         elif kind == "irnn":  # Le, Jaitly and Hinton (2015): identity recurrence, zero biases, tiny inputs
             self.rnn = nn.RNN(2, hidden, nonlinearity="relu", batch_first=True)
             nn.init.eye_(self.rnn.weight_hh_l0)
@@ -107,7 +118,7 @@ class Regressor(nn.Module):
             nn.init.zeros_(self.rnn.bias_ih_l0)
             nn.init.zeros_(self.rnn.bias_hh_l0)
         else:
-            raise ValueError(f"unknown model {kind!r}; choose from {', '.join(MODELS)}")
+            raise ValueError(f"unknown model {kind!r}; choose from {', '.join(MODELS + tuple(NEW_CELLS))}")
         self.head = nn.Linear(hidden, 1)
 
     def forward(self, x):
@@ -271,7 +282,8 @@ def plot_exploding(runs: dict, args, out: Path) -> Path:
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--steps", type=int, default=5000, help="training steps per model")
-    parser.add_argument("--models", default=",".join(MODELS), help=f"comma-separated, from {', '.join(MODELS)}")
+    parser.add_argument("--models", default=",".join(MODELS),
+                        help=f"comma-separated, from {', '.join(MODELS + tuple(NEW_CELLS))}")
     parser.add_argument("--seq-len", type=int, default=100, help="T, the sequence length")
     parser.add_argument("--hidden", type=int, default=64)
     parser.add_argument("--batch", type=int, default=50)
@@ -291,8 +303,8 @@ def parse_args(argv=None):
         args.explode_steps = 25
     args.models = [m.strip() for m in args.models.split(",") if m.strip()]
     for m in args.models:
-        if m not in MODELS:
-            parser.error(f"unknown model {m!r}; choose from {', '.join(MODELS)}")
+        if m not in MODELS and m not in NEW_CELLS:
+            parser.error(f"unknown model {m!r}; choose from {', '.join(MODELS + tuple(NEW_CELLS))}")
     return args
 
 
