@@ -32,8 +32,11 @@ import tempfile
 from collections import OrderedDict
 from dataclasses import dataclass
 
+import warnings
+
 import numpy as np
 from numba import njit
+from numba.core.errors import NumbaIRAssumptionWarning
 
 from ..kernels import blas
 from ..ops.scan import Scan
@@ -47,6 +50,9 @@ from .trace import Trace, UnsupportedStep, trace
 __all__ = ["Program", "UnsupportedStep", "compile_step", "compiled_scan", "explain"]
 
 _CACHE_SIZE = 64
+# numba's own pedantic self-check, set off by the inlined branchy activations in generated loops;
+# it asks for a bug report about numba, not about the code, which compiles and runs correctly
+warnings.filterwarnings("ignore", category=NumbaIRAssumptionWarning)
 
 
 @dataclass

@@ -538,7 +538,7 @@ def emit(plan: Schedule) -> tuple[str, list]:
     out.refs[id(trace.x)] = array_ref("xs", trace.x.shape)
     out.phase([v for v in plan.forward_rows if v.op != "x"], 1)
     rows_refs = {id(v): out.refs[id(v)] for v in rows_needed}  # on all rows; some are views
-    rows_arrays = list(dict.fromkeys(ref.base for ref in rows_refs.values()))
+    rows_arrays = list(dict.fromkeys(rows_refs[id(v)].base for v in rows_needed if id(v) in later))
     for k in range(count):
         out.line(f"state_{k} = carry_{k}.copy()", 1)
     if y is not None:
@@ -577,7 +577,12 @@ def emit(plan: Schedule) -> tuple[str, list]:
     out.line(f"def backward(xs, sizes, offsets, reverse, d_ys, {', '.join(f'd_final_{k}' for k in range(count))}, "
              f"{arguments}, {rows_arguments}):", 0)
     out.line("steps, n = len(sizes), xs.shape[0]", 1)
-    out.phase(plan.forward_globals, 1)
+    read_by_backward = {id(i) for v in plan.backward_globals + plan.backward_loop + plan.backward_rows
+                        for i in v.inputs}
+    for value in reversed(plan.forward_globals):  # and what those globals are made of
+        if id(value) in read_by_backward:
+            read_by_backward |= {id(i) for i in value.inputs}
+    out.phase([v for v in plan.forward_globals if id(v) in read_by_backward], 1)
     out.phase(plan.backward_globals, 1)
     for k in range(count):
         out.line(f"dstate_{k} = d_final_{k}.copy()", 1)
@@ -595,7 +600,8 @@ def emit(plan: Schedule) -> tuple[str, list]:
     _loop_header(out, backward=True)
     out.refs[id(trace.x)] = array_ref("xs", trace.x.shape, "r0")
     for value in rows_needed:
-        out.refs[id(value)] = _at_step(rows_refs[id(value)])
+        if id(value) in later:
+            out.refs[id(value)] = _at_step(rows_refs[id(value)])
     for value in plan.saved:
         out.refs[id(value)] = array_ref(f"saved_{value.name}", value.shape, "r0")
     for k, grad in enumerate(trace.grad_carry):
@@ -624,7 +630,8 @@ def emit(plan: Schedule) -> tuple[str, list]:
     out.line("n = xs.shape[0]", 1)
     out.refs[id(trace.x)] = array_ref("xs", trace.x.shape)
     for value in rows_needed:
-        out.refs[id(value)] = rows_refs[id(value)]
+        if id(value) in later:
+            out.refs[id(value)] = rows_refs[id(value)]
     for value in plan.saved:
         out.refs[id(value)] = array_ref(f"saved_{value.name}", value.shape)
     for value in kept:
