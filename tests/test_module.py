@@ -176,6 +176,28 @@ def test_deep_nesting_needs_no_recursion():
     model.apply(lambda m: None)
 
 
+def test_a_module_cannot_contain_itself():
+    m = nn.Sequential(nn.Linear(2, 2))
+    with pytest.raises(ValueError, match="Sequential: cannot register module 'me': it is this module itself"):
+        m.me = m
+    with pytest.raises(ValueError, match="Sequential: cannot register module '1': it is this module itself"):
+        m.append(m)
+    assert list(m.state_dict()) == ["0.weight", "0.bias"]
+
+
+@pytest.mark.parametrize("walk", [
+    lambda m: m.state_dict(), lambda m: list(m.parameters()), lambda m: list(m.named_modules(remove_duplicate=False)),
+    lambda m: m.to(np.float64), lambda m: m.train(), lambda m: m.load_state_dict({}, strict=False), repr,
+], ids=["state_dict", "parameters", "named_modules", "to", "train", "load_state_dict", "repr"])
+def test_a_longer_cycle_raises_in_every_walk_instead_of_looping(walk):
+    outer, inner = nn.Sequential(nn.Linear(2, 2)), nn.Sequential()
+    outer.add_module("inner", inner)
+    inner.add_module("outer", outer)  # found by the walks: checking here would cost a walk per registration
+    with pytest.raises(ValueError, match=r"the module tree has a cycle: the module at '(inner\.outer|outer)' "
+                                         r"is one of its own ancestors"):
+        walk(outer)
+
+
 def test_apply_visits_children_before_parents():
     m = Net()
     order = []

@@ -81,6 +81,7 @@ class Module:
         if isinstance(value, Parameter):
             self._put(params, name, value)
         elif isinstance(value, Module):
+            self._check_not_inside(name, value)
             self._put(modules, name, value)
         elif name in params:
             if value is not None:
@@ -172,7 +173,20 @@ class Module:
             raise TypeError(f"{type(self).__name__}: {type(module).__name__} is not a Module")
         if name not in self._modules:
             self._check_new_name("module", name)
+        if module is not None:
+            self._check_not_inside(name, module)
         self._put(self._modules, name, module)
+
+    def _check_not_inside(self, name: str, module: Module) -> None:
+        """Refuse this module as its own child: every walk of the tree would loop.
+
+        A longer cycle (``a.b = b; b.a = a``) would cost a walk of the child's
+        subtree to see here, at every registration; the walks themselves find it
+        instead (``named_modules``, ``__repr__``) and raise.
+        """
+        if module is self:
+            raise ValueError(f"{type(self).__name__}: cannot register module '{name}': it is this "
+                             "module itself, and a module tree cannot have cycles")
 
     # -- walking the tree ------------------------------------------------------------
 
@@ -180,17 +194,27 @@ class Module:
         """(dotted name, module) for self and every submodule, parents before children.
 
         A module reachable by two paths is listed once unless ``remove_duplicate`` is False.
+        A cycle (``a.b = b; b.a = a``: a module that is its own ancestor) makes the walk
+        raise ValueError instead of looping, and so every method built on it.
         """
-        seen = set()
-        stack = [(prefix, self)]
+        seen, ancestors = set(), set()  # ancestors: the ids of the modules on the path to the current one
+        stack = [(prefix, self, False)]  # (name, module, leaving): leaving takes it off the path again
         while stack:
-            name, module = stack.pop()
+            name, module, leaving = stack.pop()
+            if leaving:
+                ancestors.discard(id(module))
+                continue
+            if id(module) in ancestors:
+                raise ValueError(f"{type(self).__name__}: the module tree has a cycle: the module at '{name}' "
+                                 "is one of its own ancestors (a module tree cannot contain itself)")
             if remove_duplicate:
                 if id(module) in seen:
                     continue
                 seen.add(id(module))
             yield name, module
-            children = [(f"{name}.{key}" if name else key, child)
+            ancestors.add(id(module))
+            stack.append((name, module, True))
+            children = [(f"{name}.{key}" if name else key, child, False)
                         for key, child in module._modules.items() if child is not None]
             stack.extend(reversed(children))
 
@@ -367,6 +391,8 @@ class Module:
         return ""
 
     def __repr__(self) -> str:
+        for _ in self.named_modules():  # raises on a cycle, where the recursion below would not end
+            pass
         extra = self.extra_repr()
         lines = extra.split("\n") if extra else []
         for name, module in self._modules.items():
