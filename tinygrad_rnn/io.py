@@ -97,7 +97,9 @@ def load(path) -> dict:
 
     Tensors come back as ndarrays, numpy scalars as 0-d arrays; dicts, lists
     and tuples keep their type and order; Python floats and ints are exact
-    (a NaN float comes back as a plain NaN).
+    (a NaN float comes back as a plain NaN). An array saved in the other
+    byte order (``>f4`` on a little-endian machine) comes back with the same
+    values in this machine's order.
 
     Never unpickles, and never allocates more than the file holds: every
     size the archive declares is checked against the file's size first, and
@@ -345,6 +347,8 @@ def _read_array(archive, name: str) -> np.ndarray:
     array = archive[member]
     if not isinstance(array, np.ndarray):
         raise ValueError(f"member {member!r} is not an .npy array")
+    if array.dtype.byteorder not in "=|":  # the same values in this machine's byte order, as tensors need
+        array = array.astype(array.dtype.newbyteorder("="))
     return array
 
 

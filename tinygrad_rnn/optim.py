@@ -5,6 +5,12 @@ hyper-parameters) and, per parameter, a state of running buffers. ``step()``
 reads each ``p.grad`` and updates ``p.data`` in place, in the parameter's
 dtype; parameters whose grad is None are skipped. The formulas follow the
 algorithm boxes of torch.optim, one line per line.
+
+float16 parameters are the exception: their update and state are computed in
+float32 and the new value is rounded to float16. In float16, Adam's eps
+(1e-8) and the square of a gradient below 2e-4 are 0, so m / sqrt(v) would be
+inf or NaN (PyTorch's float16 Adam gives them); updates smaller than
+float16's resolution are still lost, as without float32 master weights.
 """
 
 from __future__ import annotations
@@ -113,8 +119,14 @@ class Optimizer:
                     raise ValueError(
                         f"{self._name}: a gradient of shape {p.grad.shape} for a parameter of shape {p.shape}"
                     )
-                grad = np.asarray(p.grad, dtype=p.dtype)  # the update runs in the parameter's dtype
-                self._update(p.data, grad, self.state.setdefault(p, {}), group)
+                state = self.state.setdefault(p, {})
+                dtype = _update_dtype(p.dtype)
+                if dtype == p.dtype:  # the update runs in the parameter's dtype, in place
+                    self._update(p.data, np.asarray(p.grad, dtype=dtype), state, group)
+                else:
+                    param = p.data.astype(dtype)
+                    self._update(param, np.asarray(p.grad, dtype=dtype), state, group)
+                    p.data[...] = param  # rounded back to float16
                 p._bump_version()  # a graph that saved p's old values can no longer backward
         return loss
 
@@ -174,12 +186,17 @@ class Optimizer:
     def _restore(self, name: str, value, param: Tensor):
         if name == "step":
             return int(value)
-        value = np.array(value, dtype=param.dtype)  # a copy in the parameter's dtype
+        value = np.array(value, dtype=_update_dtype(param.dtype))  # a copy in the dtype the updates run in
         if value.shape != param.shape:
             raise ValueError(
                 f"{self._name}: state '{name}' has shape {value.shape} but its parameter has shape {param.shape}"
             )
         return value
+
+
+def _update_dtype(dtype: np.dtype) -> np.dtype:
+    """The dtype a parameter's update and state are computed in: its own, float32 for float16."""
+    return np.dtype(np.float32) if dtype == np.float16 else dtype
 
 
 def _plain(option):

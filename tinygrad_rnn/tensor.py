@@ -13,7 +13,10 @@ from collections import namedtuple
 import numpy as np
 
 DEFAULT_FLOAT = np.float32
-_ALLOWED_KINDS = "fiub"  # float, signed and unsigned int, bool
+# What a tensor can hold, in native byte order: bool, every integer, float16, float32 and float64.
+# Not long double: numba's kernels (and BLAS) have none, and computing it in float64 would
+# silently drop the precision it was chosen for.
+DTYPES = frozenset(np.dtype(code) for code in "?bBhHiIlLqQefd")
 
 MaxResult = namedtuple("MaxResult", ["values", "indices"])
 
@@ -38,12 +41,27 @@ def _to_array(data, dtype=None) -> np.ndarray:
         kind = TypeError if isinstance(err, TypeError) else ValueError
         raise kind(f"Tensor: cannot make an array of dtype {dtype} from the {type(data).__name__} "
                    f"given: {err}") from None
-    if array.dtype.kind not in _ALLOWED_KINDS:
-        raise TypeError(
-            f"Tensor: cannot hold data of dtype {array.dtype} (shape {array.shape}); "
-            "use float, integer or bool data"
-        )
+    if array.dtype not in DTYPES:
+        array = array.astype(supported_dtype("Tensor", array.dtype, array.shape))
     return array
+
+
+def supported_dtype(owner: str, dtype, shape: tuple | None = None) -> np.dtype:
+    """``dtype`` in native byte order if a tensor can hold it (``DTYPES``); else TypeError naming ``owner``.
+
+    A big-endian ``>f4`` (as numpy reads from some files) is float32 here: same values, the
+    byte order the kernels need.
+    """
+    try:
+        dtype = np.dtype(dtype)
+    except TypeError as err:
+        raise TypeError(f"{owner}: {dtype!r} is not a dtype ({err})") from None
+    native = dtype.newbyteorder("=") if dtype.byteorder in "<>" else dtype
+    if native not in DTYPES:
+        of = "" if shape is None else f" (shape {shape})"
+        raise TypeError(f"{owner}: cannot hold data of dtype {dtype}{of}; tensors hold float16, float32, "
+                        "float64, integers and bool")
+    return native
 
 
 class Tensor:
@@ -69,10 +87,8 @@ class Tensor:
     __array_ufunc__ = None  # ndarray (op) Tensor defers to Tensor's reflected operators
 
     def __init__(self, data, requires_grad: bool = False, dtype=None):
-        if type(data) is not np.ndarray or dtype is not None:
-            data = _to_array(data, dtype)
-        elif data.dtype.kind not in _ALLOWED_KINDS:
-            data = _to_array(data)  # raises with the shape and dtype
+        if type(data) is not np.ndarray or dtype is not None or data.dtype not in DTYPES:
+            data = _to_array(data, dtype)  # converts, or raises naming the shape and dtype
         self._data = data
         self._version_counter = [0, 0]  # [writes to this data, the clock at the last one]; views share it
         self.grad = None
@@ -91,7 +107,7 @@ class Tensor:
 
     @data.setter
     def data(self, value) -> None:
-        self._data = value if type(value) is np.ndarray and value.dtype.kind in _ALLOWED_KINDS else _to_array(value)
+        self._data = value if type(value) is np.ndarray and value.dtype in DTYPES else _to_array(value)
         self._bump_version()
 
     @property
@@ -374,10 +390,11 @@ class Tensor:
         return self.to(np.int64)
 
     def to(self, dtype) -> Tensor:
-        """A copy of another dtype; the gradient flows back in this tensor's dtype."""
-        if np.dtype(dtype) == self.dtype:
+        """A copy of another dtype (one of ``DTYPES``); the gradient flows back in this tensor's dtype."""
+        dtype = supported_dtype("to", dtype)
+        if dtype == self.dtype:
             return self
-        return ops.Cast.apply(self, dtype=np.dtype(dtype))
+        return ops.Cast.apply(self, dtype=dtype)
 
     # -- reductions ----------------------------------------------------------------
 

@@ -28,7 +28,12 @@ def _log_sigmoid(x, out):
 
 
 def _map(kernel, x: np.ndarray) -> np.ndarray:
-    """Run ``kernel`` over every element of ``x``, into a new array of its shape and dtype."""
+    """Run ``kernel`` over every element of ``x``, into a new array of its shape and dtype.
+
+    numba compiles no float16: it is computed in float32 and rounded back.
+    """
+    if x.dtype == np.float16:
+        return _map(kernel, x.astype(np.float32)).astype(np.float16)
     out = np.empty(x.shape, x.dtype)
     kernel(np.ascontiguousarray(x).reshape(-1), out.reshape(-1))
     return out

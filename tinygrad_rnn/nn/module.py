@@ -13,7 +13,7 @@ from collections import OrderedDict, namedtuple
 
 import numpy as np
 
-from ..tensor import Tensor
+from ..tensor import Tensor, supported_dtype
 
 
 class Parameter(Tensor):
@@ -300,10 +300,12 @@ class Module:
     def to(self, dtype) -> Module:
         """Convert every floating-point parameter, gradient and buffer to ``dtype``, in place.
 
-        The Parameter objects stay the same (an optimizer holding them keeps
-        working); only their ``.data`` is replaced. Integer buffers are left alone.
+        ``dtype``: float16, float32 or float64 (a big-endian one means the same
+        here). The Parameter objects stay the same (an optimizer holding them
+        keeps working); only their ``.data`` is replaced. Integer buffers are
+        left alone.
         """
-        dtype = np.dtype(dtype)
+        dtype = supported_dtype(f"{type(self).__name__}.to", dtype)
         if dtype.kind != "f":
             raise TypeError(f"{type(self).__name__}.to: dtype must be floating point, got {dtype}")
         tensors = list(self.parameters()) + list(self.buffers())

@@ -46,16 +46,24 @@ class _Sequence(Function):
             f"supported through the fused {self.layer}; build the layer with fused=False"
         )
 
+    def _split(self, arrays) -> tuple:
+        """(x, states, w_ih, w_hh, b_ih, b_hh); biases may be None."""
+        first_weight = 1 + self.states
+        x, states = arrays[0], arrays[1:first_weight]
+        w_ih, w_hh, b_ih, b_hh = (*arrays[first_weight:], None, None)[:4]
+        return x, states, w_ih, w_hh, b_ih, b_hh
+
     def _unpack(self, arrays, batch_sizes):
-        """(x, states, w_ih, w_hh, b_ih, b_hh) after checking every shape; biases may be None."""
+        """(x, states, w_ih, w_hh, b_ih, b_hh) after checking every shape, in the dtype the
+        kernels compute in: float16 becomes float32 (numba compiles no float16; forward and
+        backward round their results back to float16)."""
         first_weight = 1 + self.states
         if len(arrays) not in (first_weight + 2, first_weight + 4):
             raise TypeError(
                 f"{self.name}: expected x, {self.states} state(s), weight_ih, weight_hh and "
                 f"optionally bias_ih, bias_hh; got {len(arrays)} arrays"
             )
-        x, states = arrays[0], arrays[1:first_weight]
-        w_ih, w_hh, b_ih, b_hh = (*arrays[first_weight:], None, None)[:4]
+        x, states, w_ih, w_hh, b_ih, b_hh = self._split(arrays)
         shapes = ", ".join(str(a.shape) for a in arrays)
         batch_sizes = np.asarray(batch_sizes)
         if batch_sizes.ndim != 1 or batch_sizes.dtype.kind not in "iu" or len(batch_sizes) == 0:
@@ -79,7 +87,18 @@ class _Sequence(Function):
         if any(a.dtype != x.dtype for a in arrays) or x.dtype.kind != "f":
             raise TypeError(f"{self.name}: all inputs must share one float dtype, got "
                             + ", ".join(str(a.dtype) for a in arrays))
-        return x, states, w_ih, w_hh, b_ih, b_hh
+        self.half = x.dtype == np.float16
+        if self.half:
+            arrays = tuple(a.astype(np.float32) for a in arrays)
+        return self._split(arrays)
+
+    def _output(self, y: np.ndarray) -> np.ndarray:
+        """The kernel's result in the inputs' dtype."""
+        return y.astype(np.float16) if self.half else y
+
+    def _compute(self, grad: np.ndarray) -> np.ndarray:
+        """The gradient in the dtype the kernels compute in."""
+        return grad.astype(np.float32) if self.half else grad
 
     def _remember(self, x, w_ih, w_hh, b_ih, batch_sizes, reverse, y, saved):
         self.x, self.w_ih, self.w_hh, self.has_bias = x, w_ih, w_hh, b_ih is not None
@@ -92,8 +111,9 @@ class _Sequence(Function):
         return (needs[0], *needs[first_weight:], False, False)[:5]
 
     def _trim(self, grads: tuple) -> tuple:
-        """Drop the bias gradients of a layer without biases."""
-        return grads if self.has_bias else grads[:-2]
+        """Drop the bias gradients of a layer without biases; round float16 ones back."""
+        grads = grads if self.has_bias else grads[:-2]
+        return tuple(None if g is None else self._output(g) for g in grads)
 
 
 class RNNSequence(_Sequence):
@@ -111,12 +131,12 @@ class RNNSequence(_Sequence):
         y, saved = kernel.rnn_forward(x, h0, w_ih, w_hh, b_ih, b_hh, batch_sizes, reverse, self.relu, save)
         if save:
             self._remember(x, w_ih, w_hh, b_ih, batch_sizes, reverse, y, saved)
-        return y
+        return self._output(y)
 
     def backward(self, grad):
-        return self._trim(kernel.rnn_backward(grad, self.y, self.saved, self.x, self.w_ih, self.w_hh,
-                                              self.has_bias, self.batch_sizes, self.reverse, self.relu,
-                                              self._weight_needs()))
+        grads = kernel.rnn_backward(self._compute(grad), self.y, self.saved, self.x, self.w_ih, self.w_hh,
+                                    self.has_bias, self.batch_sizes, self.reverse, self.relu, self._weight_needs())
+        return self._trim(grads)
 
 
 class LSTMSequence(_Sequence):
@@ -130,12 +150,12 @@ class LSTMSequence(_Sequence):
         y, saved = kernel.lstm_forward(x, h0, c0, w_ih, w_hh, b_ih, b_hh, batch_sizes, reverse, save)
         if save:
             self._remember(x, w_ih, w_hh, b_ih, batch_sizes, reverse, y, saved)
-        return y
+        return self._output(y)
 
     def backward(self, grad):
-        return self._trim(kernel.lstm_backward(grad, self.y, self.saved, self.x, self.w_ih, self.w_hh,
-                                               self.has_bias, self.batch_sizes, self.reverse,
-                                               self._weight_needs()))
+        grads = kernel.lstm_backward(self._compute(grad), self.y, self.saved, self.x, self.w_ih, self.w_hh,
+                                     self.has_bias, self.batch_sizes, self.reverse, self._weight_needs())
+        return self._trim(grads)
 
 
 class GRUSequence(_Sequence):
@@ -149,9 +169,9 @@ class GRUSequence(_Sequence):
         y, saved = kernel.gru_forward(x, h0, w_ih, w_hh, b_ih, b_hh, batch_sizes, reverse, save)
         if save:
             self._remember(x, w_ih, w_hh, b_ih, batch_sizes, reverse, y, saved)
-        return y
+        return self._output(y)
 
     def backward(self, grad):
-        return self._trim(kernel.gru_backward(grad, self.y, self.saved, self.x, self.w_ih, self.w_hh,
-                                              self.has_bias, self.batch_sizes, self.reverse,
-                                              self._weight_needs()))
+        grads = kernel.gru_backward(self._compute(grad), self.y, self.saved, self.x, self.w_ih, self.w_hh,
+                                    self.has_bias, self.batch_sizes, self.reverse, self._weight_needs())
+        return self._trim(grads)
