@@ -58,6 +58,8 @@ def _as_packed(xs, batch_sizes, carry: tuple):
             raise TypeError(f"scan: init[{i}] must be a Tensor with the batch first, got "
                             f"{type(c).__name__} {getattr(c, 'shape', '')}")
     batch = carry[0].shape[0]
+    if any(c.shape[0] != batch for c in carry):
+        raise ValueError(f"scan: every part of init must have the same batch first, got {[c.shape for c in carry]}")
     if batch_sizes is None:
         if xs.ndim < 2 or xs.shape[1] != batch:
             raise ValueError(f"scan: xs must be (T, N, ...) with N = {batch} (the carry's batch), got {xs.shape}")
@@ -70,9 +72,6 @@ def _as_packed(xs, batch_sizes, carry: tuple):
                          f"start with N = {batch}, the carry's batch")
     if xs.ndim < 1 or xs.shape[0] != batch_sizes.sum():
         raise ValueError(f"scan: packed xs must have sum(batch_sizes) = {batch_sizes.sum()} rows, got {xs.shape}")
-    if any(c.shape[0] != batch for c in carry):
-        raise ValueError(f"scan: every part of init must have the batch N = {batch} first, got "
-                         f"{[c.shape for c in carry]}")
     return xs, batch_sizes.astype(np.int64), False
 
 

@@ -178,7 +178,8 @@ def _reduce(value: Value, a: str) -> str:
 
 def _softmax(value: Value, a: str) -> str:
     if _axis(value) != 1:
-        raise UnsupportedStep(f"scan: '{value.op}' is compiled over the features of (N, F) rows only")
+        raise UnsupportedStep(f"scan: '{value.op}' is compiled over the features of (N, F) rows only; "
+                              "use compiled=False")
     shifted = f"({a} - row_max({a}))"
     if value.op == "logsoftmax":
         return f"({shifted} - np.log(row_sum(np.exp({shifted}))))"
@@ -187,7 +188,7 @@ def _softmax(value: Value, a: str) -> str:
 
 def _logsumexp(value: Value, a: str) -> str:
     if _axis(value) != 1:
-        raise UnsupportedStep("scan: 'logsumexp' over the batch is not supported by the compiler")
+        raise UnsupportedStep("scan: 'logsumexp' over the batch is not supported by the compiler; use compiled=False")
     out = f"(row_max({a}) + np.log(row_sum(np.exp({a} - row_max({a})))))"
     return out if value.params.get("keepdim") else f"{out}.reshape({_dims(value.shape)})"
 
@@ -319,12 +320,10 @@ class _Writer:
         pieces_of = {id(root): [piece for piece, _ in pieces] for root, pieces in assembled}
         self.lazy |= {id(v) for v in values if _read_transposed(v, self.readers, self.keep)}
         for run in fuse([v for v in values if id(v) not in absorbed | self.lazy], pieces_of):
-            if len(run) == 1 and run[0].op not in SCALAR:
-                if run[0].op == "getitem":
-                    view = _view(self.refs[id(run[0].inputs[0])], run[0])
-                    if view is not None:
-                        self.refs[id(run[0])] = view
-                        continue
+            view = _view(self.refs[id(run[0].inputs[0])], run[0]) if run[0].op == "getitem" else None
+            if len(run) == 1 and view is not None:
+                self.refs[id(run[0])] = view
+            elif len(run) == 1 and run[0].op not in SCALAR:
                 self.statement(run[0], depth)
             else:
                 self.loop(run, depth)
@@ -442,14 +441,15 @@ def _read_transposed(value: Value, readers: dict, keep: set) -> bool:
             and all(u.op == "matmul" and u.inputs[0] is value and u.inputs[1] is not value for u in users))
 
 
-def _column_slice(index):
-    """(start, stop) of an index that takes whole rows and unit-step columns, else None."""
+def _column_slice(index, width: int):
+    """(start, stop) of an index that takes whole rows and unit-step columns of ``width``, else None."""
     if not (isinstance(index, tuple) and len(index) == 2 and index[0] == slice(None)):
         return None
     part = index[1]
     if not isinstance(part, slice) or part.step not in (None, 1) or part.start is N or part.stop is N:
         return None
-    return part.start or 0, part.stop
+    start, stop, _ = part.indices(width)
+    return start, stop
 
 
 def _assemblies(values: list, readers: dict, keep: set, pieces_from: set | None = None) -> tuple[list, set]:
@@ -473,12 +473,12 @@ def _assemblies(values: list, readers: dict, keep: set, pieces_from: set | None 
                 tree.append(part)
                 pending.extend(part.inputs)
             elif part.op == "indexput" and single and part.params.get("unique") and \
-                    _column_slice(part.params["index"]) and id(part.inputs[0]) in sources:
+                    _column_slice(part.params["index"], value.shape[1]) and id(part.inputs[0]) in sources:
                 tree.append(part)
                 pieces.append((part.inputs[0], part.params["index"]))
             else:
                 ok = False
-        spans = sorted(_column_slice(index) for _, index in pieces)
+        spans = sorted(_column_slice(index, value.shape[1]) for _, index in pieces)
         if ok and len(pieces) > 1 and all(a[1] <= b[0] for a, b in zip(spans, spans[1:])):
             found.append((value, pieces))
             absorbed |= {id(v) for v in tree} | {id(value)}
@@ -486,7 +486,7 @@ def _assemblies(values: list, readers: dict, keep: set, pieces_from: set | None 
 
 
 def _covers(root: Value, pieces: list) -> bool:
-    spans = sorted(_column_slice(index) for _, index in pieces)
+    spans = sorted(_column_slice(index, root.shape[1]) for _, index in pieces)
     return spans[0][0] == 0 and spans[-1][1] == root.shape[1] and all(a[1] == b[0] for a, b in zip(spans, spans[1:]))
 
 
@@ -515,13 +515,13 @@ def emit(plan: Schedule) -> tuple[str, list]:
             readers.setdefault(id(i), []).append(value)
     loop = {id(v) for v in plan.forward_loop}
     later = {id(i) for v in plan.backward_loop + plan.backward_rows for i in v.inputs}
+    step_outputs = {id(v) for v in [*trace.new_carry, trace.y] if v is not None}
     rows_needed = [v for v in plan.forward_rows if v.op != "x" and (
-        id(v) in later or any(id(u) in loop for u in readers.get(id(v), [])))]
+        id(v) in later or id(v) in step_outputs or any(id(u) in loop for u in readers.get(id(v), [])))]
     keep = {id(v) for v in [*trace.new_carry, trace.y, *trace.d_carry, trace.d_x, *trace.d_params,
                             *plan.saved, *plan.kept, *rows_needed] if v is not None}
     constants = _constants(trace)
-    arguments = ", ".join([*(f"param_{i}" for i in range(len(trace.params))),
-                           *(f"const_{v.index}" for v in constants)])
+    arguments = [*(f"param_{i}" for i in range(len(trace.params))), *(f"const_{v.index}" for v in constants)]
     count = len(trace.carry)
     y = trace.y
 
@@ -531,8 +531,8 @@ def emit(plan: Schedule) -> tuple[str, list]:
     # forward
     out = _Writer(readers, keep)
     _inputs(out, trace)
-    out.line(f"def forward(xs, sizes, offsets, reverse, {', '.join(f'carry_{k}' for k in range(count))}, "
-             f"{arguments}):", 0)
+    signature = ["xs", "sizes", "offsets", "reverse", *(f"carry_{k}" for k in range(count)), *arguments]
+    out.line(f"def forward({', '.join(signature)}):", 0)
     out.line("steps, n = len(sizes), xs.shape[0]", 1)
     out.phase(plan.forward_globals, 1)
     out.refs[id(trace.x)] = array_ref("xs", trace.x.shape)
@@ -573,9 +573,9 @@ def emit(plan: Schedule) -> tuple[str, list]:
     # backward
     out = _Writer(readers, keep)
     _inputs(out, trace)
-    rows_arguments = ", ".join([*rows_arrays, *(f"saved_{v.name}" for v in plan.saved)])
-    out.line(f"def backward(xs, sizes, offsets, reverse, d_ys, {', '.join(f'd_final_{k}' for k in range(count))}, "
-             f"{arguments}, {rows_arguments}):", 0)
+    signature = ["xs", "sizes", "offsets", "reverse", "d_ys", *(f"d_final_{k}" for k in range(count)), *arguments,
+                 *rows_arrays, *(f"saved_{v.name}" for v in plan.saved)]
+    out.line(f"def backward({', '.join(signature)}):", 0)
     out.line("steps, n = len(sizes), xs.shape[0]", 1)
     read_by_backward = {id(i) for v in plan.backward_globals + plan.backward_loop + plan.backward_rows
                         for i in v.inputs}

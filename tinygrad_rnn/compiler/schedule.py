@@ -91,7 +91,8 @@ def schedule(trace: Trace) -> Schedule:
     read_later = [i for v in backward_loop + backward_rows for i in v.inputs]
     saved = _unique([v for v in read_later if id(v) in in_loop])
     in_backward_loop = {id(v) for v in backward_loop}
-    kept = _unique([i for v in backward_rows for i in v.inputs if id(i) in in_backward_loop])
+    kept = _unique([i for v in backward_rows for i in v.inputs if id(i) in in_backward_loop] +
+                   [trace.d_x] * (id(trace.d_x) in in_backward_loop))  # an input gradient the loop computes
     return Schedule(trace, forward_globals, forward_rows, forward_loop, backward_globals, backward_loop,
                     backward_rows, saved, kept)
 

@@ -145,7 +145,8 @@ def _run(step, carry: tuple, single: bool, x_features: tuple, x_dtype, wants_dx:
              (("carry", placeholders), ("x", [x]), ("param", params), ("grad_carry", grad_carry),
               ("grad_y", [] if grad_y is None else [grad_y])) for slot, t in enumerate(tensors)}
     roots = [*forward_outputs, *(g for g in grads.values() if g is not None)]
-    values, of = _to_values(roots, kinds, recorder.ops)
+    every_input = {id(t): t for t in (*placeholders, x, *grad_carry, *([] if grad_y is None else [grad_y]))}
+    values, of = _to_values(roots, kinds, recorder.ops, every_input)
 
     def lookup(tensor):
         return None if tensor is None else of[id(tensor)]
@@ -173,7 +174,7 @@ def _leaves(outputs: list, ops: dict) -> list:
     return found
 
 
-def _to_values(roots: list, kinds: dict, ops: dict) -> tuple[list, dict]:
+def _to_values(roots: list, kinds: dict, ops: dict, placeholders: dict) -> tuple[list, dict]:
     """The ops behind ``roots`` as Values, in the order they ran; and a map from id(tensor).
 
     The order the step applied its ops is a topological order: inputs first.
@@ -222,6 +223,9 @@ def _to_values(roots: list, kinds: dict, ops: dict) -> tuple[list, dict]:
     for root in roots:  # a root no op made: an input passed straight through
         if id(root) not in of:
             of[id(root)] = leaf(root)
+    for key, tensor in placeholders.items():  # the inputs the step ignores are inputs all the same
+        if key not in of:
+            of[key] = leaf(tensor)
     return values, of
 
 
@@ -242,10 +246,28 @@ def _merge(first: Trace, second: Trace) -> Trace:
         where = f"'{a.op}'" + (f" (at {a.source})" if a.source else "")
         a.shape = _symbolic(a.shape, b.shape, small, large, where)
         a.params = {key: _symbolic(value, b.params[key], small, large, where) for key, value in a.params.items()}
+    forward = {id(v) for v in first.forward_values}
+    for value in first.values:
+        if id(value) in forward and _mixes_the_batch(value):
+            where = f" (at {value.source})" if value.source else ""
+            raise UnsupportedStep(f"scan: '{value.op}'{where} reduces over the batch, which a compiled step cannot "
+                                  "do (a sequence's rows drop out as it ends); use compiled=False")
+    for a, b in zip(first.values, second.values):
         if a.op == "const" and (a.data.shape != b.data.shape or not np.array_equal(a.data, b.data, equal_nan=True)):
-            raise UnsupportedStep(f"scan: a constant of shape {a.data.shape} in the step depends on its inputs "
-                                  "or on the batch size; use compiled=False")
+            raise UnsupportedStep(f"scan: a constant of shape {a.data.shape} differs between two runs of the step: "
+                                  "it depends on the batch size, on the step's inputs or on random numbers "
+                                  "(dropout); use compiled=False")
     return first
+
+
+def _mixes_the_batch(value: Value) -> bool:
+    """Whether a forward op combines the rows of different sequences (a sum over dim 0, say)."""
+    if not value.inputs or not value.inputs[0].batched or value.op not in (
+            "sum", "mean", "max", "logsumexp", "softmax", "logsoftmax"):
+        return False
+    rank, dim = len(value.inputs[0].shape), value.params.get("dim")
+    dims = range(rank) if dim is None else dim if isinstance(dim, (tuple, list)) else (dim,)
+    return 0 in {d % max(rank, 1) for d in dims}
 
 
 def _constants_made_by_the_step(first: Trace, second: Trace) -> None:
