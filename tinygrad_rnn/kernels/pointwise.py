@@ -7,8 +7,10 @@ overflows); a compiled loop computes only the one that cannot.
 import numpy as np
 from numba import njit
 
+from . import CACHE
 
-@njit(cache=True)
+
+@njit(cache=CACHE)
 def _sigmoid(x, out):
     for i in range(x.size):
         v = x[i]
@@ -19,7 +21,7 @@ def _sigmoid(x, out):
             out[i] = e / (1 + e)
 
 
-@njit(cache=True)
+@njit(cache=CACHE)
 def _log_sigmoid(x, out):
     for i in range(x.size):
         v = x[i]

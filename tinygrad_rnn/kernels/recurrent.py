@@ -40,6 +40,7 @@ import numpy as np
 from numba import njit, types
 from numba.extending import overload
 
+from . import CACHE
 from .blas import AVAILABLE as _BLAS_REACHABLE
 from .blas import matmul_into
 
@@ -52,7 +53,7 @@ from .blas import matmul_into
 # float32 constants (numba would promote float32 * 1.0 to float64): 8 SIMD lanes
 # instead of 4, and a shorter series, about 3x faster.
 
-_KERNEL = dict(cache=True, error_model="numpy", fastmath={"contract"})
+_KERNEL = dict(cache=CACHE, error_model="numpy", fastmath={"contract"})
 
 
 @njit(inline="always", **_KERNEL)
