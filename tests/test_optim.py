@@ -233,6 +233,53 @@ def test_load_state_dict_checks_the_layout():
         optim.Adam(list(params.values())).load_state_dict(saved)
 
 
+def _saved_adam():
+    _, optimizer, params = run(lambda p: optim.Adam(p, lr=0.01), steps=1)
+    return optimizer.state_dict(), list(params.values())
+
+
+def _with(change):
+    saved, _ = _saved_adam()
+    change(saved)
+    return saved
+
+
+@pytest.mark.parametrize("change, error, match", [
+    (lambda s: s["state"].update({99: s["state"][0]}), ValueError,
+     r"Adam: the state dict has state for parameter 99, but its groups number the parameters \[0, 1, 2\]"),
+    (lambda s: s["param_groups"][0].pop("params"), TypeError,
+     r"Adam: saved parameter group 0 must be a dict with a 'params' entry, got keys"),
+    (lambda s: s["param_groups"][0].update(lr=float("nan")), ValueError, r"Adam: invalid lr nan"),
+    (lambda s: s["param_groups"][0].update(lr=float("inf")), ValueError, r"Adam: invalid lr inf"),
+    (lambda s: s["param_groups"][0].update(betas=(0.9, 1.0)), ValueError, r"Adam: invalid betas \(0.9, 1.0\)"),
+    (lambda s: s["param_groups"][0].update(amsgrad="yes"), TypeError, r"Adam: amsgrad must be a bool"),
+    (lambda s: s["param_groups"][0].update(params=[0, 0, 1]), ValueError, r"repeat a parameter index"),
+    (lambda s: s["param_groups"][0].update(params=["W", "b", "c"]), TypeError, r"expected a list of parameter indices"),
+    (lambda s: s["param_groups"].__setitem__(0, "group"), TypeError, r"saved parameter group 0 must be a dict"),
+    (lambda s: s.update(state=[1, 2]), TypeError, r"'param_groups' to be a list and 'state' a dict"),
+    (lambda s: s["state"][0].update(step=float("nan")), ValueError, r"state 'step' must be a count >= 0, got nan"),
+    (lambda s: s["state"][0].update(step=-1), ValueError, r"state 'step' must be a count >= 0, got -1"),
+    (lambda s: s["state"][0].update(exp_avg="zeros"), TypeError, r"state 'exp_avg' must be an array of numbers"),
+    (lambda s: s["state"].update({0: [1.0]}), TypeError, r"the state of parameter 0 must be a dict"),
+], ids=["unknown index", "no params", "lr nan", "lr inf", "betas", "amsgrad", "repeated index", "str indices",
+        "group not a dict", "state not a dict", "step nan", "step negative", "buffer not numbers", "state not dict"])
+def test_load_state_dict_validates_like_the_constructor_and_changes_nothing_on_error(change, error, match):
+    saved = _with(change)
+    _, params = _saved_adam()
+    optimizer = optim.Adam(params, lr=0.5)
+    with pytest.raises(error, match=match):
+        optimizer.load_state_dict(saved)
+    assert optimizer.param_groups[0]["lr"] == 0.5 and optimizer.state == {}
+
+
+def test_load_state_dict_takes_a_step_saved_as_pytorch_saves_it():
+    saved, params = _saved_adam()
+    saved["state"][0]["step"] = np.array(1.0, np.float32)  # torch.optim keeps step as a float tensor
+    optimizer = optim.Adam(params)
+    optimizer.load_state_dict(saved)
+    assert optimizer.state[params[0]]["step"] == 1
+
+
 # -- behaviour -------------------------------------------------------------------------------------
 
 

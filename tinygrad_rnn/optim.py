@@ -155,43 +155,95 @@ class Optimizer:
         return {"state": state, "param_groups": groups}
 
     def load_state_dict(self, state_dict: dict) -> None:
-        """Restore options and buffers saved by ``state_dict()`` of an optimizer of the same layout."""
+        """Restore options and buffers saved by ``state_dict()`` of an optimizer of the same layout.
+
+        Checked as the constructor checks its arguments, and all of it before
+        anything changes, so a bad state dict leaves the optimizer as it was:
+        the layout (TypeError or ValueError), every option (a saved ``lr=nan``
+        is as invalid as a given one), every parameter index, every buffer's
+        shape and every ``step``.
+        """
+        name = self._name
         if not isinstance(state_dict, dict) or not {"state", "param_groups"} <= set(state_dict):
-            got = f"keys {sorted(state_dict)}" if isinstance(state_dict, dict) else type(state_dict).__name__
-            raise TypeError(
-                f"{self._name}: load_state_dict expects a dict with 'state' and 'param_groups', got {got}"
-            )
-        groups = state_dict["param_groups"]
+            got = f"keys {sorted(state_dict, key=str)}" if isinstance(state_dict, dict) else type(state_dict).__name__
+            raise TypeError(f"{name}: load_state_dict expects a dict with 'state' and 'param_groups', got {got}")
+        groups, saved_state = state_dict["param_groups"], state_dict["state"]
+        if not isinstance(groups, (list, tuple)) or not isinstance(saved_state, dict):
+            raise TypeError(f"{name}: load_state_dict expects 'param_groups' to be a list and 'state' a dict, "
+                            f"got {type(groups).__name__} and {type(saved_state).__name__}")
         if len(groups) != len(self.param_groups):
             raise ValueError(
-                f"{self._name}: the state dict has {len(groups)} parameter groups, "
-                f"this optimizer has {len(self.param_groups)}"
+                f"{name}: the state dict has {len(groups)} parameter groups, this optimizer has {len(self.param_groups)}"
             )
-        params = {}
-        for saved, group in zip(groups, self.param_groups):
-            if len(saved["params"]) != len(group["params"]):
-                raise ValueError(
-                    f"{self._name}: a saved parameter group has {len(saved['params'])} parameters, "
-                    f"the matching group here has {len(group['params'])}"
-                )
-            params.update(zip((int(i) for i in saved["params"]), group["params"]))
-        state = {}  # built whole before anything changes, so a bad state dict leaves no trace
-        for i, saved in state_dict["state"].items():
-            p = params[int(i)]
-            state[p] = {name: self._restore(name, value, p) for name, value in saved.items()}
+        params, options = {}, []  # saved index -> parameter; each group's options as they will be
+        for number, (saved, group) in enumerate(zip(groups, self.param_groups)):
+            params.update(zip(self._saved_indices(number, saved, len(group["params"])), group["params"]))
+            restored = {**group, **{k: _plain(v) for k, v in saved.items() if k != "params"}}
+            self._check_options(restored)
+            options.append(restored)
+        if len(params) != sum(len(g["params"]) for g in self.param_groups):
+            raise ValueError(f"{name}: the saved parameter groups repeat a parameter index: "
+                             f"{[g['params'] for g in groups]}")
+        state = {}
+        for index, saved in saved_state.items():
+            if _integer(index) not in params:
+                raise ValueError(f"{name}: the state dict has state for parameter {index!r}, but its groups "
+                                 f"number the parameters {sorted(params)}")
+            if not isinstance(saved, dict):
+                raise TypeError(f"{name}: the state of parameter {index!r} must be a dict, got {type(saved).__name__}")
+            p = params[_integer(index)]
+            state[p] = {key: self._restore(key, value, p) for key, value in saved.items()}
         self.state = state
-        for saved, group in zip(groups, self.param_groups):
-            group.update({k: _plain(v) for k, v in saved.items() if k != "params"})
+        for group, restored in zip(self.param_groups, options):
+            group.update(restored)
 
-    def _restore(self, name: str, value, param: Tensor):
-        if name == "step":
-            return int(value)
-        value = np.array(value, dtype=_update_dtype(param.dtype))  # a copy in the dtype the updates run in
+    def _saved_indices(self, number: int, saved, count: int) -> list:
+        """The parameter indices of saved group ``number``, checked against the ``count`` here."""
+        if not isinstance(saved, dict) or "params" not in saved:
+            got = f"keys {sorted(saved, key=str)}" if isinstance(saved, dict) else type(saved).__name__
+            raise TypeError(f"{self._name}: saved parameter group {number} must be a dict with a 'params' "
+                            f"entry, got {got}")
+        indices = saved["params"]
+        if not isinstance(indices, (list, tuple, np.ndarray)) or any(_integer(i) is None for i in indices):
+            raise TypeError(f"{self._name}: saved parameter group {number} has 'params' {indices!r}; "
+                            "expected a list of parameter indices")
+        if len(indices) != count:
+            raise ValueError(
+                f"{self._name}: a saved parameter group has {len(indices)} parameters, "
+                f"the matching group here has {count}"
+            )
+        return [_integer(i) for i in indices]
+
+    def _restore(self, key: str, value, param: Tensor):
+        if key == "step":
+            step = _integer(value)
+            if step is None or step < 0:
+                raise ValueError(f"{self._name}: state 'step' must be a count >= 0, got {value!r}")
+            return step
+        try:
+            value = np.array(value, dtype=_update_dtype(param.dtype))  # a copy in the dtype the updates run in
+        except (TypeError, ValueError) as err:
+            raise TypeError(f"{self._name}: state '{key}' must be an array of numbers, got "
+                            f"{type(value).__name__} ({err})") from None
         if value.shape != param.shape:
             raise ValueError(
-                f"{self._name}: state '{name}' has shape {value.shape} but its parameter has shape {param.shape}"
+                f"{self._name}: state '{key}' has shape {value.shape} but its parameter has shape {param.shape}"
             )
         return value
+
+
+def _integer(value) -> int | None:
+    """``value`` as an int if it is a whole number (an int, a numpy integer, an integral float or
+    0-d array, as PyTorch saves ``step``), else None."""
+    if isinstance(value, (bool, np.bool_)):
+        return None
+    if isinstance(value, np.ndarray) and value.ndim == 0:
+        value = value.item()
+    if isinstance(value, (int, np.integer)):
+        return int(value)
+    if isinstance(value, (float, np.floating)) and math.isfinite(value) and float(value).is_integer():
+        return int(value)
+    return None
 
 
 def _update_dtype(dtype: np.dtype) -> np.dtype:
