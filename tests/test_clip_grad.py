@@ -150,3 +150,16 @@ def test_clip_grad_norm_agrees_with_pytorch(norm_type, max_norm, dtype):
     np.testing.assert_allclose(total.item(), expected.item(), rtol=rtol)
     for p, t in zip(ours, theirs):
         np.testing.assert_allclose(p.grad, t.grad.numpy(), rtol=rtol, atol=1e-30)
+
+
+def test_an_infinite_max_norm_measures_the_norm_without_clipping_as_in_pytorch():
+    params = params_with_grads([[3.0, 0.0], [[4.0]]])
+    total = clip_grad_norm_(params, max_norm=math.inf)  # documented: the way to read the total norm
+    assert total.item() == 5.0
+    np.testing.assert_array_equal(params[0].grad, [3.0, 0.0])
+    torch = pytest.importorskip("torch")
+    twin = torch.zeros(2, requires_grad=True)
+    twin.grad = torch.tensor([3.0, 4.0])
+    assert torch.nn.utils.clip_grad_norm_([twin], math.inf).item() == 5.0 and twin.grad.tolist() == [3.0, 4.0]
+    with pytest.raises(ValueError, match="clip_grad_norm_: max_norm must be >= 0, got nan"):
+        clip_grad_norm_(params, max_norm=math.nan)

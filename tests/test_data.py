@@ -240,9 +240,26 @@ def test_sample_temperature_sharpens():
     np.testing.assert_allclose(cold, expected_cold, atol=0.04)
 
 
+def test_sample_refuses_an_infinite_temperature_and_a_tiny_one_is_greedy():
+    model = table_model(seed=1)
+    with pytest.raises(ValueError, match="sample: temperature must be a finite number > 0, got inf"):
+        sample(model, [2, 4], max_len=3, temperature=float("inf"))
+    greedy = sample(model, [2, 4], max_len=10, top_k=1, seed=0)
+    for temperature in (1e-320, 5e-324, 1e-300):  # logits / temperature would overflow to inf - inf = NaN
+        assert sample(model, [2, 4], max_len=10, temperature=temperature, seed=3) == greedy
+
+
+def test_sample_names_logits_that_give_no_distribution():
+    with pytest.raises(ValueError, match="sample: the model's logits at generated step 0 are NaN or all -inf"):
+        sample(TableModel(np.full((4, 4), np.nan), np.zeros(10)), [0], max_len=3)
+    certain = np.where(np.arange(4) == 2, 0.0, -np.inf)[None].repeat(4, 0)  # -inf for every id but 2
+    for temperature in (1.0, 1e-320):
+        assert sample(TableModel(certain, np.zeros(10)), [0], max_len=3, temperature=temperature) == [2, 2, 2]
+
+
 def test_sample_errors():
     model = table_model()
-    with pytest.raises(ValueError, match="sample: temperature must be > 0, got 0"):
+    with pytest.raises(ValueError, match="sample: temperature must be a finite number > 0, got 0"):
         sample(model, [0], 5, temperature=0)
     with pytest.raises(ValueError, match="sample: start_ids is empty"):
         sample(model, [], 5)

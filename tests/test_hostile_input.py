@@ -185,7 +185,7 @@ BAD_CALLS = {
     "batches seed": (lambda: list(data.batches([1, 2], batch_size=1, seed=-2)), ValueError, r"batches: seed must be an int >= 0, got -2"),
     "sample no model": (lambda: data.sample(None, [1], 3), TypeError, r"sample: model must have a forward\(ids, state\) method"),
     "sample top_k bool": (lambda: data.sample(None, [1], 3, top_k=True), TypeError, r"sample: top_k must be an int, got bool"),
-    "sample temperature nan": (lambda: data.sample(None, [1], 3, temperature=nan), ValueError, r"sample: temperature must be > 0, got nan"),
+    "sample temperature nan": (lambda: data.sample(None, [1], 3, temperature=nan), ValueError, r"sample: temperature must be a finite number > 0, got nan"),
     # -- checkpoints
     "save non-path": (lambda: tg.save({}, 3), TypeError, r"save: path must be a str or os.PathLike, got int"),
     "save a module": (lambda: tg.save({"m": nn.Linear(1, 1)}, "unused.npz"), TypeError, r"save: cannot store a Linear at obj\['m'\]"),

@@ -18,6 +18,7 @@ An embedding -> LSTM -> Linear model satisfies it by returning the LSTM's ``(h_n
 from __future__ import annotations
 
 import json
+import math
 import re
 from collections import Counter
 from pathlib import Path
@@ -264,8 +265,8 @@ def sample(model, start_ids, max_len: int, temperature: float = 1.0, top_k: int 
     start = _int_array("sample", "start_ids", start_ids).reshape(-1)
     if start.size == 0:
         raise ValueError("sample: start_ids is empty; pass at least one id, e.g. [vocab.bos_id]")
-    if not arguments.real("sample", "temperature", temperature) > 0:
-        raise ValueError(f"sample: temperature must be > 0, got {temperature}")
+    if not 0 < arguments.real("sample", "temperature", temperature) < math.inf:
+        raise ValueError(f"sample: temperature must be a finite number > 0, got {temperature}")
     if top_k is not None and arguments.integer("sample", "top_k", top_k) < 1:
         raise ValueError(f"sample: top_k must be None or a positive int, got {top_k!r}")
     if arguments.integer("sample", "max_len", max_len) < 0:
@@ -274,19 +275,36 @@ def sample(model, start_ids, max_len: int, temperature: float = 1.0, top_k: int 
     generator = _generator("sample", seed)
     generated, state, ids = [], None, start[None, :]
     with _evaluating(model):
-        for _ in range(max_len):
+        for step in range(max_len):
             logits, state = model.forward(ids, state)
-            scores = np.asarray(logits.data[0, -1], dtype=np.float64) / temperature
-            if top_k is not None and top_k < scores.size:
-                threshold = np.partition(scores, -top_k)[-top_k]
-                scores = np.where(scores >= threshold, scores, -np.inf)
-            probs = np.exp(scores - scores.max())
-            next_id = int(generator.choice(scores.size, p=probs / probs.sum()))
+            probs = _next_id_probabilities(np.asarray(logits.data[0, -1], dtype=np.float64), temperature, top_k, step)
+            next_id = int(generator.choice(probs.size, p=probs))
             generated.append(next_id)
             if next_id == stop_token:
                 break
             ids = np.array([[next_id]], dtype=np.int64)
     return generated
+
+
+def _next_id_probabilities(logits: np.ndarray, temperature: float, top_k: int | None, step: int) -> np.ndarray:
+    """softmax(logits / temperature) over the ``top_k`` largest logits.
+
+    The logits are shifted by their max before the division, so no temperature
+    overflows: the most likely id scores exp(0) = 1 and a tiny temperature tends to
+    greedy decoding, as it should (dividing first, 1e-320 would make inf - inf).
+    """
+    if np.isnan(logits).any() or logits.max() == -np.inf:
+        raise ValueError(f"sample: the model's logits at generated step {step} are NaN or all -inf, "
+                         "so they give no distribution to draw from")
+    if top_k is not None and top_k < logits.size:
+        threshold = np.partition(logits, -top_k)[-top_k]
+        logits = np.where(logits >= threshold, logits, -np.inf)
+    top = logits.max()
+    if top == np.inf:  # ids the model is certain of share the draw
+        return (logits == top) / np.count_nonzero(logits == top)
+    with np.errstate(over="ignore"):  # (logits - top) / a tiny temperature is -inf, and exp(-inf) is 0
+        probs = np.exp((logits - top) / temperature)
+    return probs / probs.sum()
 
 
 def sequence_log_prob(model, ids, bos_id: int | None = None) -> float:
