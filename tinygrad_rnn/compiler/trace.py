@@ -28,7 +28,7 @@ from .. import autograd
 from ..autograd import Function
 from ..scan import call_step
 from ..tensor import Tensor
-from .graph import N, Value
+from .graph import INPUT_KINDS, N, Value
 
 TRACE_BATCHES = (2, 3)  # the two batch sizes traced; any two distinct sizes would do
 
@@ -79,7 +79,50 @@ def trace(step, carry: tuple, single: bool, x_features: tuple, x_dtype, wants_dx
     are constants.
     """
     runs = [_run(step, carry, single, x_features, x_dtype, wants_dx, n) for n in TRACE_BATCHES]
-    return _merge(*runs)
+    return _deduplicate(_merge(*runs))
+
+
+def _deduplicate(trace: Trace) -> Trace:
+    """One value for each computation done twice: the same op on the same values with the same
+    parameters (the gradients of bias_ih and bias_hh, equal sums of one gate block), and one
+    constant per number."""
+    canonical, seen, kept = {}, {}, []
+    for value in trace.values:
+        value.inputs = tuple(canonical.get(id(i), i) for i in value.inputs)
+        if value.op in INPUT_KINDS:
+            kept.append(value)
+            continue
+        key = (value.op, tuple(id(i) for i in value.inputs), _key(value.params), value.shape, str(value.dtype),
+               _key(value.data))
+        if key in seen:
+            canonical[id(value)] = seen[key]
+        else:
+            seen[key] = value
+            kept.append(value)
+    trace.values = kept
+
+    def one(value):
+        return None if value is None else canonical.get(id(value), value)
+
+    for name in ("new_carry", "grad_carry", "d_carry", "d_params"):
+        setattr(trace, name, [one(v) for v in getattr(trace, name)])
+    trace.y, trace.d_x = one(trace.y), one(trace.d_x)
+    return trace
+
+
+def _key(value):
+    """A hashable stand-in for a parameter (arrays by their bytes, Values by identity)."""
+    if isinstance(value, np.ndarray):
+        return (value.shape, str(value.dtype), value.tobytes())
+    if isinstance(value, Value):
+        return ("value", id(value))
+    if isinstance(value, dict):
+        return tuple((k, _key(v)) for k, v in value.items())
+    if isinstance(value, (tuple, list)):
+        return tuple(_key(v) for v in value)
+    if isinstance(value, slice):
+        return ("slice", _key(value.start), _key(value.stop), _key(value.step))
+    return repr(value)
 
 
 # -- one run ------------------------------------------------------------------------------
