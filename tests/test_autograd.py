@@ -232,6 +232,27 @@ def test_integer_constant_in_a_float_graph_gets_no_gradient():
     assert counts.grad is None
 
 
+@pytest.mark.parametrize("make", [
+    lambda x: x ** 0.7,  # pow's backward multiplies by the Python float 0.7: in float32 if grad were float32
+    lambda x: x.mean(),  # mean's backward divides by an int: 1/3 in float32 if grad were float32
+], ids=["pow", "mean"])
+def test_the_gradient_crosses_a_cast_back_into_the_inputs_dtype(make):
+    x = leaf([0.3, 1.7, 2.9])
+    make(x).to(np.float32).sum().backward()  # float64 ops upstream of a cast to float32
+    expected = leaf(x.data)
+    make(expected).sum().backward()  # the same in float64 throughout
+    assert x.grad.dtype == np.float64
+    np.testing.assert_allclose(x.grad, expected.grad, rtol=1e-15)  # not float32's 6e-8
+
+
+def test_a_slice_gradient_is_added_into_a_buffer_backward_owns():
+    x = leaf([1.0, 2.0, 3.0])
+    w = x * 3
+    t = w * 2
+    ((t + w).sum() + t[0]).backward()  # t's first gradient is a read-only broadcast shared with w
+    np.testing.assert_array_equal(x.grad, [15.0, 9.0, 9.0])
+
+
 def test_backward_of_a_leaf_fills_its_own_grad():
     x = leaf([1.0, 2.0])
     x.backward(np.array([0.5, 0.5]))

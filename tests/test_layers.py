@@ -163,10 +163,11 @@ def test_embedding_rejects_bad_indices(bad, error, message):
         nn.Embedding(5, 3)(bad)
 
 
-def test_embedding_matches_pytorch():
+@pytest.mark.parametrize("padding_idx", [0, 2, -1, None])  # 0: a padding row that is falsy
+def test_embedding_matches_pytorch(padding_idx):
     torch = pytest.importorskip("torch")
-    ours = nn.Embedding(6, 3, padding_idx=2, dtype=np.float64)
-    theirs = torch.nn.Embedding(6, 3, padding_idx=2).double()
+    ours = nn.Embedding(6, 3, padding_idx=padding_idx, dtype=np.float64)
+    theirs = torch.nn.Embedding(6, 3, padding_idx=padding_idx).double()
     with torch.no_grad():
         theirs.weight.copy_(torch.from_numpy(ours.weight.data))
     indices = np.array([[2, 0, 5, 0], [1, 2, 0, 4]])
