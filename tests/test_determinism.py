@@ -155,3 +155,39 @@ def test_a_fresh_process_gets_the_same_bits():
         result = subprocess.run([sys.executable, "-c", _TRAIN_IN_A_FRESH_PROCESS, os.path.dirname(__file__)],
                                 env=env, capture_output=True, text=True, timeout=300, check=True)
         assert result.stdout.strip() == here
+
+
+_TRAIN_WIDE_LAYERS = """
+import hashlib
+import tinygrad_rnn as tg
+from tinygrad_rnn import nn, optim
+tg.manual_seed(0)
+model, head = nn.LSTM(64, 128, num_layers=2), nn.Linear(128, 64)
+params = list(model.parameters()) + list(head.parameters())
+opt = optim.Adam(params, lr=1e-3)
+x = tg.randn(30, 16, 64)
+for _ in range(3):
+    loss = ((head(model(x)[0]) - x) ** 2).mean()
+    opt.zero_grad()
+    loss.backward()
+    opt.step()
+print(hashlib.sha256(b"".join(p.data.tobytes() for p in params)).hexdigest())
+"""
+
+
+def test_the_blas_thread_count_is_part_of_the_machine_and_the_docs_say_so():
+    """OpenBLAS splits a GEMM's sums among its threads: another thread count may sum in another
+    order. Each count repeats its own bits; whether two counts differ depends on the machine
+    (here, 2 cores, they do), and docs/errors.md must say so under determinism."""
+    found = {}
+    for threads in ("1", "2", "2"):
+        env = {**os.environ, "OPENBLAS_NUM_THREADS": threads}
+        result = subprocess.run([sys.executable, "-c", _TRAIN_WIDE_LAYERS], env=env, capture_output=True,
+                                text=True, timeout=300, check=True)
+        found.setdefault(threads, set()).add(result.stdout.strip())
+    assert len(found["2"]) == 1  # the same thread count, the same bits
+    determinism = open(os.path.join(os.path.dirname(__file__), "..", "docs", "errors.md")).read()
+    determinism = determinism.split("## Determinism", 1)[1].split("\n## ", 1)[0]
+    assert "OPENBLAS_NUM_THREADS" in determinism, (
+        "docs/errors.md, Determinism, must say that the BLAS thread count can change the bits"
+        + (" (it did here)" if found["1"] != found["2"] else ""))
