@@ -404,6 +404,18 @@ def test_a_new_thread_records_even_when_its_parent_is_inside_no_grad():
     assert found["grad_fn"] == "mul"
 
 
+def test_modes_count_the_threads_off_their_defaults_so_ops_can_skip_reading_them():
+    from tinygrad_rnn import autograd
+
+    assert autograd._threads_off_default == 0
+    with tg.no_grad(), tg.viz.step(3):
+        assert autograd._threads_off_default == 1  # one thread, however many switches
+        assert in_another_thread(tg.no_grad, while_running=lambda: autograd._threads_off_default) == 2
+        with tg.enable_grad():
+            assert (leaf([1.0]) * 2).grad_fn == "mul"
+    assert autograd._threads_off_default == 0 and tg.is_grad_enabled()
+
+
 def test_anomaly_mode_and_the_viz_step_belong_to_the_thread_that_set_them():
     x = leaf([0.0])
 

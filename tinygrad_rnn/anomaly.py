@@ -56,11 +56,11 @@ class _AnomalyMode:
         self.enabled = bool(enabled)
 
     def __enter__(self):
-        self.previous, autograd.modes.anomaly_enabled = autograd.modes.anomaly_enabled, self.enabled
+        self.previous = autograd.switch_modes(anomaly_enabled=self.enabled).anomaly_enabled
         return self
 
     def __exit__(self, *exc_info):
-        autograd.modes.anomaly_enabled = self.previous
+        autograd.switch_modes(anomaly_enabled=self.previous)
 
     def __call__(self, fn):
         @functools.wraps(fn)
@@ -84,7 +84,7 @@ class set_detect_anomaly(_AnomalyMode):  # noqa: N801  (PyTorch's name; a functi
         if not isinstance(mode, (bool, np.bool_)):
             raise TypeError(f"set_detect_anomaly: mode must be a bool, got {type(mode).__name__}")
         super().__init__(mode)
-        self.previous, autograd.modes.anomaly_enabled = autograd.modes.anomaly_enabled, self.enabled
+        self.previous = autograd.switch_modes(anomaly_enabled=self.enabled).anomaly_enabled
 
     def __enter__(self):
         return self
@@ -92,7 +92,7 @@ class set_detect_anomaly(_AnomalyMode):  # noqa: N801  (PyTorch's name; a functi
 
 def is_anomaly_enabled() -> bool:
     """Whether anomaly mode is on in this thread."""
-    return autograd.modes.anomaly_enabled
+    return autograd.modes().anomaly_enabled
 
 
 # -- the checks the tape calls while anomaly mode is on ---------------------------------

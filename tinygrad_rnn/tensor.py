@@ -23,6 +23,9 @@ MaxResult = namedtuple("MaxResult", ["values", "indices"])
 # The tape's clock: how many writes the library has made to any tensor's data. A node
 # notes it in forward; backward finds it unchanged in the common case and checks no further.
 _writes = [0]
+# The version counter of a tensor never written: [writes, the clock at the last one]. Most
+# tensors never are, so they share this one; the first write gives a tensor its own list.
+_UNWRITTEN = (0, 0)
 
 
 def _to_array(data, dtype=None) -> np.ndarray:
@@ -90,7 +93,7 @@ class Tensor:
         if type(data) is not np.ndarray or dtype is not None or data.dtype not in DTYPES:
             data = _to_array(data, dtype)  # converts, or raises naming the shape and dtype
         self._data = data
-        self._version_counter = [0, 0]  # [writes to this data, the clock at the last one]; views share it
+        self._version_counter = _UNWRITTEN
         self.grad = None
         self._requires_grad = False
         self._node = None  # the Function that produced this tensor, if recorded
@@ -118,9 +121,15 @@ class Tensor:
     def _bump_version(self) -> None:
         """Record a write into ``.data``: a graph that saved the old values can no longer backward."""
         _writes[0] += 1
-        counter = self._version_counter
+        counter = self._shared_version_counter()
         counter[0] += 1
         counter[1] = _writes[0]
+
+    def _shared_version_counter(self) -> list:
+        """This tensor's own version counter, made on first use, for a write or for a view to share."""
+        if self._version_counter is _UNWRITTEN:
+            self._version_counter = [0, 0]
+        return self._version_counter
 
     # -- autograd state ----------------------------------------------------------
 
@@ -179,7 +188,7 @@ class Tensor:
     def detach(self) -> Tensor:
         """The same data (and the same version count), cut from the graph."""
         detached = Tensor(self._data)
-        detached._version_counter = self._version_counter
+        detached._version_counter = self._shared_version_counter()
         return detached
 
     # -- array facts ---------------------------------------------------------------

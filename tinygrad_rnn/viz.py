@@ -62,11 +62,11 @@ class step:
         self.t = t
 
     def __enter__(self):
-        self.previous, autograd.modes.step = autograd.modes.step, self.t
+        self.previous = autograd.switch_modes(step=self.t).step
         return self
 
     def __exit__(self, *exc_info):
-        autograd.modes.step = self.previous
+        autograd.switch_modes(step=self.previous)
 
 
 def retain_grads(root: Tensor) -> Tensor:

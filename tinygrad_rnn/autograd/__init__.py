@@ -22,25 +22,53 @@ from __future__ import annotations
 import copy
 import functools
 import threading
+from typing import NamedTuple
 
 import numpy as np
 
 from ..tensor import Tensor, _writes
 
 
-class _Modes(threading.local):
-    """The switches of the tape, one set per thread (as PyTorch's grad mode is).
+class Modes(NamedTuple):
+    """The switches of the tape in one thread; every op reads all three at once (kept as a
+    plain tuple: unpacking a named tuple costs an op 20 ns more)."""
 
-    A ``no_grad()`` block in one thread does not stop another thread from
-    recording; each new thread starts with these defaults.
-    """
-
-    grad_enabled = True
-    anomaly_enabled = False  # switched by anomaly.detect_anomaly(); off, it costs one test per op
-    step = None  # the time step being recorded, set by viz.step(t); each node keeps it for drawing
+    grad_enabled: bool = True
+    anomaly_enabled: bool = False  # switched by anomaly.detect_anomaly(); off, it costs one test per op
+    step: object = None  # the time step being recorded, set by viz.step(t); each node keeps it for drawing
 
 
-modes = _Modes()
+_DEFAULT_MODES = tuple(Modes())
+
+
+class _ThreadModes(threading.local):
+    """One Modes per thread, as PyTorch's grad mode is per thread: a ``no_grad()``
+    block in one thread does not stop another from recording, and each new
+    thread starts with the defaults."""
+
+    current = _DEFAULT_MODES
+
+
+_thread_modes = _ThreadModes()
+# How many threads have modes other than the defaults. While none has (a training loop),
+# every op takes the defaults without reading the thread-local, which costs about 50 ns.
+_threads_off_default = 0
+_switching = threading.Lock()
+
+
+def modes() -> Modes:
+    """This thread's modes."""
+    return Modes(*(_thread_modes.current if _threads_off_default else _DEFAULT_MODES))
+
+
+def switch_modes(**changes) -> Modes:
+    """Change some of this thread's modes; returns them as they were."""
+    global _threads_off_default
+    with _switching:
+        previous = _thread_modes.current
+        current = _thread_modes.current = tuple(Modes(*previous)._replace(**changes))
+        _threads_off_default += (current != _DEFAULT_MODES) - (previous != _DEFAULT_MODES)
+    return Modes(*previous)
 
 
 class Function:
@@ -63,8 +91,8 @@ class Function:
     ``reads_inputs`` (True, False, or the positions of the inputs) and
     ``reads_output`` say what ``backward`` reads. backward() checks that
     none of it was written since forward (``Tensor._version``), so the
-    defaults, True, are the safe ones. ``returns_view``: the output shares
-    the input's memory, so it shares its version count too.
+    defaults, True, are the safe ones. (A primitive whose output is a view
+    of its input shares the input's count: ops/movement.py's ``_View``.)
     """
 
     registry: dict[str, type[Function]] = {}
@@ -72,7 +100,6 @@ class Function:
     needs_input_grad: tuple | None = None
     reads_inputs: bool | tuple = True
     reads_output = True
-    returns_view = False
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
@@ -94,13 +121,14 @@ class Function:
 
     @classmethod
     def apply(cls, *inputs: Tensor, **params) -> Tensor:
-        node, switches = cls(), modes
-        needs_input_grad = tuple([t._requires_grad for t in inputs]) if switches.grad_enabled else ()
+        node = cls()
+        grad_enabled, anomaly_enabled, step = _thread_modes.current if _threads_off_default else _DEFAULT_MODES
+        needs_input_grad = tuple([t._requires_grad for t in inputs]) if grad_enabled else ()
         requires_grad = True in needs_input_grad
         if requires_grad:
             node.parents = inputs
             node.needs_input_grad = needs_input_grad
-            node.step = switches.step
+            node.step = step
             node.clock = _writes[0]  # backward looks closer only if a write came after this
         arrays = tuple([t._data for t in inputs])
         try:
@@ -110,11 +138,9 @@ class Function:
                 raise  # already names the op
             shapes = ", ".join(str(t.shape) for t in inputs)
             raise type(err)(f"{cls.name}: {err} (input shapes {shapes})") from err
-        if switches.anomaly_enabled:
+        if anomaly_enabled:
             anomaly.check_forward(node, inputs, data)
         out = Tensor(data)
-        if cls.returns_view:
-            out._version_counter = inputs[0]._version_counter
         if requires_grad and data.dtype.kind == "f":  # an integer result carries no gradient
             out._requires_grad = True
             out._node = node
@@ -141,10 +167,10 @@ class _GradMode:
         self.enabled = enabled
 
     def __enter__(self):
-        self.previous, modes.grad_enabled = modes.grad_enabled, self.enabled
+        self.previous = switch_modes(grad_enabled=self.enabled).grad_enabled
 
     def __exit__(self, *exc_info):
-        modes.grad_enabled = self.previous
+        switch_modes(grad_enabled=self.previous)
 
     def __call__(self, fn):
         @functools.wraps(fn)
@@ -167,7 +193,7 @@ def enable_grad() -> _GradMode:
 
 def is_grad_enabled() -> bool:
     """Whether ops run in this thread are recorded."""
-    return modes.grad_enabled
+    return modes().grad_enabled
 
 
 # -- gradients ---------------------------------------------------------------------
@@ -340,6 +366,7 @@ def _backpropagate(roots, seeds, targets, retain_graph: bool, create_graph: bool
     for root, seed in zip(roots, seeds):
         grads.add(root, seed)
     found, leaves = {}, {}
+    anomaly_enabled = modes().anomaly_enabled
     with _GradMode(create_graph):
         for tensor in reversed(_topological_order(roots)):
             node = tensor._node
@@ -362,7 +389,7 @@ def _backpropagate(roots, seeds, targets, retain_graph: bool, create_graph: bool
             input_grads = _vjp(node, tensor, grad) if create_graph else node.backward(grad)
             if not isinstance(input_grads, tuple):
                 input_grads = (input_grads,)
-            if modes.anomaly_enabled:
+            if anomaly_enabled:
                 anomaly.check_backward(node, grad, input_grads)
             for parent, parent_grad in zip(node.parents, input_grads):
                 if parent_grad is None or not parent._requires_grad:
@@ -484,6 +511,6 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph: bool | None = None, c
     return tuple(results)
 
 
-from .. import anomaly, ops  # noqa: E402  (anomaly switches modes.anomaly_enabled above; ops build on Function)
+from .. import anomaly, ops  # noqa: E402  (anomaly switches the modes above; ops build on Function)
 from ..ops import xp  # noqa: E402
 from . import functional  # noqa: E402,F401  (tg.autograd.functional, as in PyTorch)

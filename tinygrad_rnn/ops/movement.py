@@ -7,10 +7,21 @@ from . import xp
 from .checks import normalize_dim
 
 
-class Reshape(Function):
-    reads_inputs = reads_output = False
-    returns_view = True
+class _View(Function):
+    """A primitive whose output shares its input's memory (a reshape, a transpose, a slice):
+    the output shares the input's version count, so a write to either is seen through both.
+    It reads nothing back in backward."""
 
+    reads_inputs = reads_output = False
+
+    @classmethod
+    def apply(cls, *inputs, **params):
+        out = super().apply(*inputs, **params)
+        out._version_counter = inputs[0]._shared_version_counter()
+        return out
+
+
+class Reshape(_View):
     def forward(self, x, shape):
         self.input_shape = x.shape
         return x.reshape(shape)
@@ -19,10 +30,7 @@ class Reshape(Function):
         return grad.reshape(self.input_shape)
 
 
-class Permute(Function):
-    reads_inputs = reads_output = False
-    returns_view = True
-
+class Permute(_View):
     def forward(self, x, dims):
         dims = tuple(normalize_dim(self.name, d, x.ndim) for d in dims)
         if sorted(dims) != list(range(x.ndim)):
@@ -34,11 +42,8 @@ class Permute(Function):
         return xp.transpose(grad, self.inverse)
 
 
-class Expand(Function):
+class Expand(_View):
     """Broadcast to a larger shape; the tape's unbroadcast sums the gradient back."""
-
-    reads_inputs = reads_output = False
-    returns_view = True
 
     def forward(self, x, shape):
         return np.broadcast_to(x, shape)
@@ -53,11 +58,8 @@ def _is_advanced(index) -> bool:
     return any(isinstance(p, (np.ndarray, list)) for p in parts)
 
 
-class GetItem(Function):
+class GetItem(_View):
     """x[index] for ints, slices, None, Ellipsis, integer arrays and boolean masks."""
-
-    reads_inputs = reads_output = False
-    returns_view = True
 
     def forward(self, x, index):
         self.index = index
