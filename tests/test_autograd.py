@@ -292,6 +292,14 @@ def test_a_write_between_forward_and_backward_raises_naming_the_op(write):
         loss.backward()
 
 
+def test_assigning_data_checks_what_a_tensor_can_hold():
+    w = leaf([1.0, 2.0])
+    with pytest.raises(TypeError, match="Tensor: the data of a tensor that requires grad must be floating point"):
+        w.data = np.array([1, 2])
+    w.data = [3.0, 4.0]  # converted as Tensor(...) converts it
+    assert w.dtype == np.float32 and w._version == 1
+
+
 def test_augmented_assignment_to_data_counts_as_a_write():
     w = leaf([1.0, 2.0])
     loss = (w * w).sum()

@@ -110,7 +110,11 @@ class Tensor:
 
     @data.setter
     def data(self, value) -> None:
-        self._data = value if type(value) is np.ndarray and value.dtype in DTYPES else _to_array(value)
+        value = value if type(value) is np.ndarray and value.dtype in DTYPES else _to_array(value)
+        if self._requires_grad and value.dtype.kind != "f":
+            raise TypeError(f"Tensor: the data of a tensor that requires grad must be floating point, "
+                            f"got dtype {value.dtype} (shape {value.shape})")
+        self._data = value
         self._bump_version()
 
     @property
