@@ -121,9 +121,11 @@ def _load(source: str):
     name = "tinygrad_rnn_scan_" + hashlib.sha256(source.encode()).hexdigest()[:20]
     namespace = None
     for folder in (os.path.join(os.path.expanduser("~"), ".cache", "tinygrad_rnn"),
-                   os.path.join(tempfile.gettempdir(), "tinygrad_rnn")):
+                   os.path.join(tempfile.gettempdir(), f"tinygrad_rnn-{os.getuid()}")):
         try:
-            os.makedirs(folder, exist_ok=True)
+            os.makedirs(folder, mode=0o700, exist_ok=True)
+            if not _private(folder):
+                continue  # code found there is run: only in a folder nobody else can write
             path = os.path.join(folder, name + ".py")
             if not os.path.exists(path):
                 with open(path + ".part", "w") as file:
@@ -146,8 +148,18 @@ def _load(source: str):
     return njit(**options)(namespace["forward"]), njit(**options)(namespace["backward"])
 
 
+def _private(folder: str) -> bool:
+    """Whether ``folder`` is ours and nobody else may write into it."""
+    status = os.stat(folder)
+    return status.st_uid == os.getuid() and not status.st_mode & 0o022
+
+
 def compiled_scan(step, carry: tuple, single: bool, xs: Tensor, batch_sizes: np.ndarray, reverse: bool):
     """``scan`` on the compiled path: (final carry as a tuple, packed ys or None)."""
+    for tensor in (xs, *carry):
+        if tensor.dtype not in (np.float32, np.float64):
+            raise UnsupportedStep(f"scan: the compiler generates float32 and float64 code, got {tensor.dtype} "
+                                  f"(shape {tensor.shape}); use compiled=False")
     program = compile_step(step, carry, single, xs.shape[1:], xs.dtype, xs.requires_grad)
     return Scan.run(program, carry, xs, batch_sizes, reverse)
 

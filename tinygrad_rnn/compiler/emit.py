@@ -127,7 +127,7 @@ SCALAR = {
     "sigmoid": lambda v, a: f"sigmoid({a})",
     "logsigmoid": lambda v, a: f"(min({a}, {_literal(0, v.dtype)}) - np.log1p(np.exp(-abs({a}))))",
     "relu": lambda v, a: f"({a} if not {a} <= 0 else {_literal(0, v.dtype)})",  # NaN stays NaN
-    "relu.positive": lambda v, a: f"({a} > 0)",
+    "relu.positive": lambda v, a: f"(not {a} <= 0)",  # as the primitive: NaN passes its gradient
     "clamp": _clamp,
     "clamp.inside": _inside,
     "where": lambda v, a, b, c: f"({a} if {c} else {b})",
@@ -209,8 +209,10 @@ ARRAY = {
     "getitem": lambda v, a: f"{a}[{_index(v.params['index'])}]",
     "cat": lambda v, *xs: f"np.concatenate(({', '.join(xs)},), axis={v.params.get('dim', 0) % len(v.shape)})",
     "sum": _reduce, "mean": _reduce, "max": _reduce,
-    "max.is_top": lambda v, a: f"({a} == row_max({a}))",
-    "max.ties": lambda v, a: f"row_sum(({a} == row_max({a})).astype(np.{v.dtype.name}))",
+    # as the primitive: a NaN is the top of its row (row_max returns it), and NaN == NaN is False
+    "max.is_top": lambda v, a: f"(({a} == row_max({a})) | (np.isnan({a}) & np.isnan(row_max({a}))))",
+    "max.ties": lambda v, a: f"row_sum((({a} == row_max({a})) | (np.isnan({a}) & np.isnan(row_max({a}))))"
+                             f".astype(np.{v.dtype.name}))",
     "logsumexp": _logsumexp, "softmax": _softmax, "logsoftmax": _softmax,
 }
 SUPPORTED = set(SCALAR) | set(ARRAY) | {"indexput"}
