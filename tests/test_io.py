@@ -5,7 +5,6 @@ import json
 import math
 import os
 import pickle
-import shutil
 import signal
 import subprocess
 import sys
@@ -20,6 +19,7 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 import tinygrad_rnn as tg
+from permissions import bound_by_permission_bits
 from tinygrad_rnn import io as tgio
 
 
@@ -522,17 +522,6 @@ try:
 except PermissionError as err:
     print("PermissionError", err)
 """
-
-
-def bound_by_permission_bits(command: list) -> list:
-    """``command`` run so that permission bits bind it: as it is for an ordinary user;
-    for root, without the capabilities that let root write any file."""
-    if os.geteuid() != 0:
-        return command
-    setpriv = shutil.which("setpriv")
-    if setpriv is None:
-        pytest.skip("running as root, without setpriv to drop CAP_DAC_OVERRIDE")
-    return [setpriv, "--bounding-set=-dac_override,-dac_read_search", "--", *command]
 
 
 @pytest.mark.skipif(os.name != "posix", reason="POSIX permission bits")

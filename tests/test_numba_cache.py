@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 
 import tinygrad_rnn as tg
+from permissions import bound_by_permission_bits
 
 PACKAGE = Path(tg.__file__).parent
 
@@ -46,16 +47,6 @@ def read_only(root: Path) -> None:
 def writable(root: Path) -> None:
     for path in [root, *root.rglob("*")]:
         path.chmod(stat.S_IMODE(path.stat().st_mode) | 0o200)
-
-
-def bound_by_permission_bits(command: list) -> list:
-    """``command`` run so that permission bits bind it: for root, without CAP_DAC_OVERRIDE."""
-    if os.geteuid() != 0:
-        return command
-    setpriv = shutil.which("setpriv")
-    if setpriv is None:
-        pytest.skip("running as root, without setpriv to drop CAP_DAC_OVERRIDE")
-    return [setpriv, "--bounding-set=-dac_override,-dac_read_search", "--", *command]
 
 
 @pytest.mark.skipif(os.name != "posix", reason="POSIX permission bits")
