@@ -593,7 +593,8 @@ def emit(plan: Schedule) -> tuple[str, list]:
     kept_ids = {id(v) for v in plan.kept}
     across, across_absorbed = _assemblies(plan.backward_rows, readers, keep, pieces_from=kept_ids)
     in_block = {id(piece) for _, pieces in across for piece, _ in pieces}
-    kept = [v for v in plan.kept if id(v) not in in_block or len(readers.get(id(v), [])) > 1]
+    read_after = {id(i) for v in plan.backward_rows if id(v) not in across_absorbed for i in v.inputs}
+    kept = [v for v in plan.kept if id(v) not in in_block or id(v) in read_after or v is trace.d_x]
     for root, pieces in across:
         fill = "np.empty" if _covers(root, pieces) else "np.zeros"
         out.line(f"block_{root.name} = {fill}({_dims(root.shape, ROWS)}, np.{root.dtype.name})", 1)
@@ -615,9 +616,8 @@ def emit(plan: Schedule) -> tuple[str, list]:
     blocks = [(piece, _view(array_ref(f"block_{root.name}", root.shape, "r0"),
                             Value(-1, "getitem", params={"index": index}, shape=piece.shape)))
               for root, pieces in across for piece, index in pieces]
-    for piece, view in blocks:
-        if len(readers.get(id(piece), [])) == 1:  # read by its block alone: computed straight into it
-            out.homes[id(piece)] = view
+    for piece, view in blocks:  # computed straight into its block, unless the loop has a block for it too
+        out.homes[id(piece)] = view
     out.phase(plan.backward_loop, 2)
     for piece, view in blocks:  # also part of another block: copied
         if out.refs[id(piece)] != view:

@@ -24,7 +24,7 @@ Phases, in order:
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from .graph import N, Value, listing
 from .trace import Trace, UnsupportedStep
@@ -84,8 +84,9 @@ def schedule(trace: Trace) -> Schedule:
         else:
             backward_rows.append(value)
     forward_rows, forward_loop = _sink(forward_rows, forward_loop, trace)
+    backward_rows = _scatter_again(backward_loop, backward_rows, trace)
     _check_forward(forward_loop)
-    _check_stackable(backward_rows, per_step)
+    _check_stackable(backward_rows, _per_step(trace.values))
 
     in_loop = {id(v) for v in forward_loop}
     read_later = [i for v in backward_loop + backward_rows for i in v.inputs]
@@ -117,6 +118,27 @@ def _sink(rows: list, loop: list, trace: Trace) -> tuple[list, list]:
             sunk.append(value)
     moved = {id(v) for v in sunk}
     return [v for v in rows if id(v) not in moved], list(reversed(sunk)) + loop
+
+
+def _scatter_again(loop: list, rows: list, trace: Trace) -> list:
+    """Give the last phase its own copy of each block scatter (indexput) it reads from the loop.
+
+    A gate's gradient scattered into its columns of a (N, G*H) block is read
+    by the loop (the recurrent gradient) and after it (the input gradient).
+    Kept for every step, it would cost G*H columns and a zeroed block per
+    step; scattering again after the loop keeps only the gate's H columns,
+    and lets the loop build its block in place (emit's assemblies).
+    """
+    in_loop = {id(v) for v in loop}
+    copies = {}
+    for value in rows:
+        for i in value.inputs:
+            if id(i) in in_loop and i.op == "indexput" and id(i) not in copies:
+                copies[id(i)] = replace(i, index=len(trace.values) + len(copies))
+        value.inputs = tuple(copies.get(id(i), i) for i in value.inputs)
+    if copies:
+        trace.values = [w for v in trace.values for w in (v, copies.get(id(v))) if w is not None]
+    return list(copies.values()) + rows
 
 
 def _per_step(values: list) -> dict:
