@@ -624,3 +624,73 @@ def test_random_cells_read_as_code(cell):
     assert "def make_step(" in text and "def step(" in text and "return" in text
     for name in cell.weights:
         assert name in text
+
+
+# -- recorded scans: every step's carry and the gradient that reached it --------------------------
+
+
+def unrolled_carry_grads(layer, x: np.ndarray, cotangent: np.ndarray) -> tuple:
+    """A one-layer LSTM unrolled by hand with LSTMCell, a zero added to (h_t, c_t) as each step passes
+    them on: the zeros' gradients, (T, N, H) each, and the gradient of every output h_t."""
+    cell = tg.nn.LSTMCell(layer.input_size, layer.hidden_size).double()
+    cell.load_state_dict({name.removesuffix("_l0"): value for name, value in layer.state_dict().items()})
+    state, outputs, zeros = None, [], []
+    for t in range(x.shape[0]):
+        h, c = cell(tg.Tensor(x[t]), state)
+        outputs.append(h.retain_grad())
+        zeros.append([tg.zeros(*h.shape, dtype="float64", requires_grad=True) for _ in range(2)])
+        state = (h + zeros[t][0], c + zeros[t][1])
+    (tg.stack(outputs) * tg.Tensor(cotangent)).sum().backward()
+    passed_on = [[np.zeros(z.shape) if z.grad is None else z.grad for z in step] for step in zeros]  # None: unused
+    return (*(np.stack([step[k] for step in passed_on]) for k in range(2)), np.stack([h.grad for h in outputs]))
+
+
+@pytest.mark.nojit
+@pytest.mark.parametrize("compiled", [True, False])
+def test_recorded_scans_give_every_carry_and_its_gradient(compiled):
+    tg.manual_seed(0)
+    layer = tg.nn.LSTM(3, 4, fused=compiled).double()
+    rng = np.random.default_rng(0)
+    x, cotangent = rng.standard_normal((6, 2, 3)), rng.standard_normal((6, 2, 4))
+    with tg.recorded_scans() as records:
+        out, (h_n, c_n) = layer(tg.Tensor(x))
+        assert records[0].carry_grads is None  # before backward
+        out.retain_grad()
+        (out * tg.Tensor(cotangent)).sum().backward()
+    (record,) = records
+    h, c = (carry.reshape(6, 2, 4) for carry in record.carries)
+    np.testing.assert_allclose(h, out.data, atol=1e-12)
+    np.testing.assert_allclose(c[-1], c_n.data[0], atol=1e-12)
+    expected_dh, expected_dc, dh_total = unrolled_carry_grads(layer, x, cotangent)
+    dh, dc = (g.reshape(6, 2, 4) for g in record.carry_grads)
+    np.testing.assert_allclose(dh, expected_dh, atol=1e-10)
+    np.testing.assert_allclose(dc, expected_dc, atol=1e-10)
+    assert np.abs(dh[:-1]).min() > 0 and not dh[-1].any()  # nothing follows the last step's carry here
+    np.testing.assert_allclose(dh + out.grad, dh_total, atol=1e-10)  # with the output's own: the whole dL/dh_t
+
+
+@pytest.mark.parametrize("kind", ["LSTM", "GRU", "LayerNormLSTM"])
+def test_recorded_scans_agree_on_both_paths_packed_and_bidirectional(kind):
+    found = {}
+    for compiled in (True, False):
+        tg.manual_seed(0)
+        layer = getattr(tg.nn, kind)(3, 4, num_layers=2, bidirectional=True, fused=compiled).double()
+        x = tg.Tensor(np.random.default_rng(1).standard_normal((5, 3, 3)))
+        packed = tg.nn.utils.rnn.pack_padded_sequence(x, [5, 3, 2])
+        with tg.recorded_scans() as records:
+            out, _ = layer(packed)
+            (out.data ** 2).sum().backward()
+        assert len(records) == 4  # a scan per layer and direction
+        found[compiled] = [(*r.carries, *r.carry_grads) for r in records]
+    for compiled_arrays, tape_arrays in zip(found[True], found[False]):
+        for a, b in zip(compiled_arrays, tape_arrays):
+            np.testing.assert_allclose(a, b, atol=1e-10)
+
+
+def test_scans_are_recorded_only_inside_the_block():
+    layer = tg.nn.GRU(2, 3)
+    x = tg.Tensor(np.ones((4, 1, 2), np.float32))
+    with tg.recorded_scans() as records:
+        layer(x)
+    layer(x)
+    assert len(records) == 1 and records[0].per_step(records[0].carries[0])[3].shape == (1, 3)

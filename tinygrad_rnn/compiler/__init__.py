@@ -63,8 +63,10 @@ class Program:
     schedule: Schedule
     source: str
     constants: list  # the arrays the generated functions take after the weights
+    dims: np.ndarray  # the feature sizes the source names d0, d1, ...: one source serves other sizes
     forward: object
     backward: object
+    record: bool = False  # forward and backward also return every step's carry, and its gradient
 
     def __str__(self) -> str:
         forward = listing(self.trace.forward_values)
@@ -77,27 +79,39 @@ class Program:
 _programs: OrderedDict = OrderedDict()  # key -> (guards, Program), most recent last
 
 
-def compile_step(step, carry: tuple, single: bool, x_features: tuple, x_dtype, wants_dx: bool = True) -> Program:
+def compile_step(step, carry: tuple, single: bool, x_features: tuple, x_dtype, wants_dx: bool = True,
+                 record: bool = False) -> Program:
     """The Program for ``step`` at these shapes and dtypes, from the cache or compiled now.
 
     ``wants_dx``: whether its backward computes the gradient of the input rows.
+    ``record``: whether forward and backward also return every step's carry and its gradient.
     """
     guards = _guards(step)
     key = (tuple(id(g) for g in guards), single, tuple((c.shape[1:], str(c.dtype)) for c in carry),
-           tuple(x_features), str(np.dtype(x_dtype)), wants_dx)
+           tuple(x_features), str(np.dtype(x_dtype)), wants_dx, record)
     found = _programs.get(key)
     if found is not None and all(a is b for a, b in zip(found[0], guards)):
         _programs.move_to_end(key)
         return found[1]
-    traced = trace(step, carry, single, x_features, x_dtype, wants_dx)
+    traced = _widened(trace(step, carry, single, x_features, x_dtype, wants_dx))
     plan = schedule(traced)
-    source, constants = emit(plan)
+    source, constants, dims = emit(plan, record)
     forward, backward = _load(source)
-    program = Program(traced, plan, source, constants, forward, backward)
+    program = Program(traced, plan, source, constants, dims, forward, backward, record)
     _programs[key] = (guards, program)  # the guards stay referenced, so their ids stay theirs
     if len(_programs) > _CACHE_SIZE:
         _programs.popitem(last=False)
     return program
+
+
+def _widened(traced: Trace) -> Trace:
+    """float16 computed in float32, as every kernel does (numba compiles no float16); Scan rounds back."""
+    for value in traced.values:
+        if value.dtype == np.float16:
+            value.dtype = np.dtype(np.float32)
+            if value.data is not None:
+                value.data = value.data.astype(np.float32)
+    return traced
 
 
 def _guards(step) -> list:
@@ -116,6 +130,7 @@ def _guards(step) -> list:
     return found
 
 
+@functools.lru_cache(maxsize=_CACHE_SIZE)
 def _load(source: str):
     """Compile ``source`` with numba, cached on disk by its hash; in memory where no folder is writable."""
     name = "tinygrad_rnn_scan_" + hashlib.sha256(source.encode()).hexdigest()[:20]
@@ -154,14 +169,15 @@ def _private(folder: str) -> bool:
     return status.st_uid == os.getuid() and not status.st_mode & 0o022
 
 
-def compiled_scan(step, carry: tuple, single: bool, xs: Tensor, batch_sizes: np.ndarray, reverse: bool):
+def compiled_scan(step, carry: tuple, single: bool, xs: Tensor, batch_sizes: np.ndarray, reverse: bool,
+                  record=None):
     """``scan`` on the compiled path: (final carry as a tuple, packed ys or None)."""
     for tensor in (xs, *carry):
-        if tensor.dtype not in (np.float32, np.float64):
-            raise UnsupportedStep(f"scan: the compiler generates float32 and float64 code, got {tensor.dtype} "
-                                  f"(shape {tensor.shape}); use compiled=False")
-    program = compile_step(step, carry, single, xs.shape[1:], xs.dtype, xs.requires_grad)
-    return Scan.run(program, carry, xs, batch_sizes, reverse)
+        if tensor.dtype not in (np.float16, np.float32, np.float64):
+            raise UnsupportedStep(f"scan: the compiler generates float code (float16 computed in float32), got "
+                                  f"{tensor.dtype} (shape {tensor.shape}); use compiled=False")
+    program = compile_step(step, carry, single, xs.shape[1:], xs.dtype, xs.requires_grad, record is not None)
+    return Scan.run(program, carry, xs, batch_sizes, reverse, record)
 
 
 def explain(step, init, xs, batch_sizes=None) -> str:

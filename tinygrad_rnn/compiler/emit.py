@@ -14,6 +14,7 @@ the runs as loops, the rest as numpy calls numba compiles.
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 
 import numpy as np
@@ -25,8 +26,29 @@ from .trace import UnsupportedStep
 ROWS = "xs.shape[0]"  # the rows of all steps, in the generated code
 
 
+class _SizeNames(threading.local):
+    """The feature sizes the source names instead of writing them: ``d0``, ``d1``... by first use.
+
+    Two steps of the same structure at other sizes (an LSTM of 32 or 512
+    units) then have the same source, compiled once; each run passes its
+    own sizes (``Program.dims``). 0 and 1 stay literals: code is written
+    differently for them (a broadcast column, an offset of nothing).
+    """
+
+    names: dict | None = None  # size -> name, while a source is being written
+
+    def of(self, size) -> str:
+        size = int(size)
+        if self.names is None or size in (0, 1):
+            return str(size)
+        return self.names.setdefault(size, f"d{len(self.names)}")
+
+
+_size_names = _SizeNames()
+
+
 def _dims(shape, batch: str = "n") -> str:
-    parts = [batch if d is N else str(int(d)) for d in shape]
+    parts = [batch if d is N else _size_names.of(d) for d in shape]
     return "(" + ", ".join(parts) + ("," if len(parts) == 1 else "") + ")"
 
 
@@ -56,9 +78,9 @@ class Ref:
             if size is N:
                 parts.append(":n" if offset == "0" else f"{offset}:{offset} + n")
             elif offset == "0":
-                parts.append(f":{int(size)}" if self.view else ":")
+                parts.append(f":{_size_names.of(size)}" if self.view else ":")
             else:
-                parts.append(f"{offset}:{offset} + {int(size)}")
+                parts.append(f"{offset}:{offset} + {_size_names.of(size)}")
         while parts and parts[-1] == ":":
             parts.pop()
         return f"{self.base}[{', '.join(parts)}]" if parts else self.base
@@ -91,7 +113,7 @@ def _view(ref: Ref, value: Value) -> Ref | None:
             if ref.shape[k] is N:
                 return None
             start += int(ref.shape[k])
-        offsets[k] = str(start) if offsets[k] == "0" else f"{offsets[k]} + {start}"
+        offsets[k] = _size_names.of(start) if offsets[k] == "0" else f"{offsets[k]} + {_size_names.of(start)}"
     return Ref(ref.base, value.shape, tuple(offsets), view=True)
 
 
@@ -143,10 +165,10 @@ def _index(index) -> str:
 
     def one(part) -> str:
         if isinstance(part, slice):
-            bounds = ["" if p is None else "n" if p is N else str(int(p)) for p in (part.start, part.stop, part.step)]
+            bounds = ["" if p is None else "n" if p is N else _size_names.of(p) for p in (part.start, part.stop, part.step)]
             return ":".join(bounds[:2] + ([bounds[2]] if bounds[2] else []))
         if isinstance(part, (int, np.integer)) and not isinstance(part, bool):
-            return str(int(part))
+            return _size_names.of(part)
         raise UnsupportedStep(f"scan: indexing with {part!r} is not supported by the compiler; use compiled=False")
 
     return ", ".join(one(p) for p in parts)
@@ -168,7 +190,7 @@ def _reduce(value: Value, a: str) -> str:
     if axis == 1:  # over the features of each row: a column (n, 1)
         column = f"row_sum({a})" if kind in ("sum", "mean") else f"row_max({a})"
         if kind == "mean":
-            column = f"({column} / {_literal(value.inputs[0].shape[1], value.dtype)})"
+            column = f"({column} / np.{value.dtype.name}({_size_names.of(value.inputs[0].shape[1])}))"
         return column if keep else f"{column}.reshape({_dims(value.shape)})"
     if kind not in ("sum", "mean"):  # over the rows: only sums, the gradients of broadcast weights
         raise UnsupportedStep(f"scan: '{kind}' over the batch is not supported by the compiler; use compiled=False")
@@ -379,7 +401,7 @@ class _Writer:
         for value in stored:
             self.refs[id(value)] = self.homes.get(id(value)) or Ref(value.name, shape, ("0",) * len(shape))
         by_row = len(shape) == 2
-        sizes = ["n" if d is N else str(int(d)) for d in shape]
+        sizes = ["n" if d is N else _size_names.of(d) for d in shape]
         reads = {}
         if by_row:
             self.line(f"for i0 in range({sizes[0]}):", depth)
@@ -426,7 +448,7 @@ class _Writer:
                 return f"{ref.base}[{row_index}, {offsets[1]}]"
             self.line(f"{name} = {ref.base}[{row_index}, {offsets[1]}]", depth)
             return name
-        end = f"{offsets[1]} + {int(columns)}" if offsets[1] != "0" else str(int(columns))
+        end = f"{offsets[1]} + {_size_names.of(columns)}" if offsets[1] != "0" else _size_names.of(columns)
         self.line(f"{name} = {ref.base}[{row_index}, {'' if offsets[1] == '0' else offsets[1]}:{end}]", depth)
         return f"{name}[i1]"
 
@@ -507,8 +529,28 @@ def _constants(trace) -> list:
            [v for v in trace.values if v.op == "where" and len(v.inputs) == 2]
 
 
-def emit(plan: Schedule) -> tuple[str, list]:
-    """The Python source of ``forward`` and ``backward`` for ``plan``, and the constant arrays they take."""
+def emit(plan: Schedule, record: bool = False) -> tuple[str, list, np.ndarray]:
+    """The Python source of ``forward`` and ``backward`` for ``plan``, the constant arrays they
+    take, and the feature sizes they take as ``dims`` (d0, d1, ... in the source).
+
+    ``record``: forward also returns the carry after every step, and backward the gradient
+    that reached it, each as packed rows (a ScanRecord's ``carries`` and ``carry_grads``).
+    """
+    _size_names.names = {}
+    try:
+        source, arrays = _emit(plan, record)
+        names = _size_names.names
+    finally:
+        _size_names.names = None
+    binding = f"    {', '.join(names.values())}, = {', '.join(f'dims[{k}]' for k in range(len(names)))},\n"
+    source = source.replace(f"    {_BIND_SIZES}\n", binding if names else "")
+    return source, arrays, np.array(list(names), np.int64)
+
+
+_BIND_SIZES = "# the feature sizes: bound here"
+
+
+def _emit(plan: Schedule, record: bool) -> tuple[str, list]:
     trace = plan.trace
     check_supported(trace.values)
     readers = {}
@@ -533,8 +575,9 @@ def emit(plan: Schedule) -> tuple[str, list]:
     # forward
     out = _Writer(readers, keep)
     _inputs(out, trace)
-    signature = ["xs", "sizes", "offsets", "reverse", *(f"carry_{k}" for k in range(count)), *arguments]
+    signature = ["xs", "sizes", "offsets", "reverse", "dims", *(f"carry_{k}" for k in range(count)), *arguments]
     out.line(f"def forward({', '.join(signature)}):", 0)
+    out.line(_BIND_SIZES, 1)
     out.line("steps, n = len(sizes), xs.shape[0]", 1)
     out.phase(plan.forward_globals, 1)
     out.refs[id(trace.x)] = array_ref("xs", trace.x.shape)
@@ -547,6 +590,8 @@ def emit(plan: Schedule) -> tuple[str, list]:
         out.line(f"ys = np.empty({_dims(y.shape, ROWS)}, np.{y.dtype.name})", 1)
     for value in plan.saved:
         out.line(f"saved_{value.name} = np.empty({_dims(value.shape, ROWS)}, np.{value.dtype.name})", 1)
+    for k, carry in enumerate(trace.carry if record else ()):
+        out.line(f"carries_{k} = np.empty({_dims(carry.shape, ROWS)}, np.{carry.dtype.name})", 1)
     _loop_header(out, backward=False)
     out.refs[id(trace.x)] = array_ref("xs", trace.x.shape, "r0")
     for value in rows_needed:
@@ -567,17 +612,20 @@ def emit(plan: Schedule) -> tuple[str, list]:
     out.line(f"{', '.join(f'new_{k}' for k in range(count))}, = {', '.join(new)},", 2)
     for k in range(count):
         out.line(f"state_{k}[:n] = new_{k}", 2)
+        if record:
+            out.line(f"carries_{k}[r0:r1] = new_{k}", 2)
     results = [f"state_{k}" for k in range(count)] + ["ys" if y is not None else "xs[:0]"]
-    results += rows_arrays + [f"saved_{v.name}" for v in plan.saved]
+    results += rows_arrays + [f"saved_{v.name}" for v in plan.saved] + [f"carries_{k}" for k in range(count * record)]
     out.line(f"return ({', '.join(results)},)", 1)
     forward_lines = out.lines
 
     # backward
     out = _Writer(readers, keep)
     _inputs(out, trace)
-    signature = ["xs", "sizes", "offsets", "reverse", "d_ys", *(f"d_final_{k}" for k in range(count)), *arguments,
-                 *rows_arrays, *(f"saved_{v.name}" for v in plan.saved)]
+    signature = ["xs", "sizes", "offsets", "reverse", "dims", "d_ys", *(f"d_final_{k}" for k in range(count)),
+                 *arguments, *rows_arrays, *(f"saved_{v.name}" for v in plan.saved)]
     out.line(f"def backward({', '.join(signature)}):", 0)
+    out.line(_BIND_SIZES, 1)
     out.line("steps, n = len(sizes), xs.shape[0]", 1)
     read_by_backward = {id(i) for v in plan.backward_globals + plan.backward_loop + plan.backward_rows
                         for i in v.inputs}
@@ -600,7 +648,11 @@ def emit(plan: Schedule) -> tuple[str, list]:
         out.line(f"block_{root.name} = {fill}({_dims(root.shape, ROWS)}, np.{root.dtype.name})", 1)
     for value in kept:
         out.line(f"kept_{value.name} = np.empty({_dims(value.shape, ROWS)}, np.{value.dtype.name})", 1)
+    for k, carry in enumerate(trace.carry if record else ()):
+        out.line(f"d_carries_{k} = np.empty({_dims(carry.shape, ROWS)}, np.{carry.dtype.name})", 1)
     _loop_header(out, backward=True)
+    for k in range(count * record):  # what reaches the carry after step t, before the step passes it back
+        out.line(f"d_carries_{k}[r0:r1] = dstate_{k}[:n]", 2)
     out.refs[id(trace.x)] = array_ref("xs", trace.x.shape, "r0")
     for value in rows_needed:
         if id(value) in later:
@@ -648,6 +700,7 @@ def emit(plan: Schedule) -> tuple[str, list]:
     for param, grad in zip(trace.params, trace.d_params):
         results.append(f"np.ascontiguousarray({out.refs[id(grad)].array()})" if grad is not None
                        else f"np.zeros_like(param_{param.slot})")
+    results += [f"d_carries_{k}" for k in range(count * record)]
     out.line(f"return ({', '.join(results)},)", 1)
 
     header = ["import numpy as np",

@@ -31,7 +31,6 @@ import numpy as np
 from .. import functional as F
 from .. import arguments
 from ..creation import cat, stack
-from ..ops.recurrent import GRUSequence, LSTMSequence, RNNSequence
 from ..scan import scan
 from ..tensor import Tensor
 from .cells import check_sizes
@@ -54,24 +53,6 @@ def run_direction(recurrence: Recurrence, weights: tuple, data: Tensor, batch_si
     final, outputs = scan(step, state if recurrence.states > 1 else state[0], data, batch_sizes=batch_sizes,
                           reverse=reverse, compiled=compiled)
     return outputs, (final if recurrence.states > 1 else (final,))
-
-
-# the recurrences that have hand-written fused kernels, and the keyword each kernel takes
-HAND_WRITTEN = {"rnn_tanh": (RNNSequence, {"nonlinearity": "tanh"}), "rnn_relu": (RNNSequence, {"nonlinearity": "relu"}),
-                "lstm": (LSTMSequence, {}), "gru": (GRUSequence, {})}
-
-
-def run_direction_hand_written(name: str, weights: tuple, data: Tensor, batch_sizes: np.ndarray, state: tuple,
-                               reverse: bool):
-    """``run_direction`` through the hand-written kernel of recurrence ``name``: (outputs, final state).
-
-    The primitive returns the outputs with the final states stacked below them.
-    """
-    op, params = HAND_WRITTEN[name]
-    rows, batch = data.shape[0], state[0].shape[0]
-    result = op.apply(data, *state, *weights, batch_sizes=batch_sizes, reverse=reverse, **params)
-    final = tuple(result[rows + k * batch: rows + (k + 1) * batch] for k in range(len(state)))
-    return result[:rows], final
 
 
 class RNNBase(Module):
@@ -209,12 +190,8 @@ class RNNBase(Module):
             for direction in range(self.num_directions):
                 index = layer * self.num_directions + direction
                 weights, initial = self.layer_weights(layer, direction), tuple(s[index] for s in state)
-                if self.fused and self.recurrence.name in HAND_WRITTEN:
-                    out, final = run_direction_hand_written(self.recurrence.name, weights, data, batch_sizes, initial,
-                                                            reverse=direction == 1)
-                else:
-                    out, final = run_direction(self.recurrence, weights, data, batch_sizes, initial,
-                                               reverse=direction == 1, compiled=self.fused)
+                out, final = run_direction(self.recurrence, weights, data, batch_sizes, initial,
+                                           reverse=direction == 1, compiled=self.fused)
                 outputs.append(out)
                 finals.append(final)
             data = outputs[0] if len(outputs) == 1 else cat(outputs, dim=1)

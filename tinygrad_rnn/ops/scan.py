@@ -17,32 +17,42 @@ from ..autograd import Function
 class Scan(Function):
     """``program`` over packed ``xs`` (rows, ...) in steps of ``batch_sizes``, from the carry given."""
 
-    def forward(self, xs, *arrays, program, batch_sizes, reverse=False):
+    def forward(self, xs, *arrays, program, batch_sizes, reverse=False, record=None):
         count = len(program.trace.carry)
+        # float16 is computed in float32 (the program was compiled so) and rounded back
+        self.dtype, compute = xs.dtype, np.float32 if xs.dtype == np.float16 else xs.dtype
         # C order throughout: numba compiles one version per memory layout of its arguments
-        xs, arrays = np.ascontiguousarray(xs), [np.ascontiguousarray(a) for a in arrays]
+        xs, arrays = np.ascontiguousarray(xs, compute), [np.ascontiguousarray(a, compute) for a in arrays]
         carry, params = arrays[:count], arrays[count:]
         offsets = np.concatenate([[0], np.cumsum(batch_sizes)]).astype(np.int64)
         sizes = np.asarray(batch_sizes, np.int64)
-        result = program.forward(xs, sizes, offsets, reverse, *carry, *params, *program.constants)
+        result = program.forward(xs, sizes, offsets, reverse, program.dims, *carry, *params, *program.constants)
         finals, ys, kept = result[:count], result[count], result[count + 1:]
+        if program.record:  # every step's carry, after what backward needs
+            kept, record.carries = kept[:-count], tuple(c.astype(self.dtype, copy=False) for c in kept[-count:])
         if self.needs_input_grad is not None:
             self.program, self.sizes, self.offsets, self.reverse = program, sizes, offsets, reverse
+            self.record = record
             self.shapes = [f.shape for f in finals] + [ys.shape]
             self.params, self.kept = params, kept
         parts = [*finals, *([ys] if program.trace.y is not None else [])]
-        return np.concatenate([p.reshape(-1) for p in parts])
+        return np.concatenate([p.reshape(-1) for p in parts]).astype(self.dtype, copy=False)
 
     def backward(self, grad):
         sizes = [int(np.prod(s)) for s in self.shapes]
-        pieces = np.split(np.ascontiguousarray(grad), np.cumsum(sizes)[:-1])
+        compute = np.float32 if self.dtype == np.float16 else self.dtype
+        pieces = np.split(np.ascontiguousarray(grad, compute), np.cumsum(sizes)[:-1])
         grads = [p.reshape(s) for p, s in zip(pieces, self.shapes)]
         if self.program.trace.y is None:
-            grads[-1] = np.zeros(self.shapes[-1], grad.dtype)
-        xs = np.ascontiguousarray(self.inputs[0])
-        result = self.program.backward(xs, self.sizes, self.offsets, self.reverse, grads[-1], *grads[:-1],
+            grads[-1] = np.zeros(self.shapes[-1], compute)
+        xs = np.ascontiguousarray(self.inputs[0], compute)
+        result = self.program.backward(xs, self.sizes, self.offsets, self.reverse, self.program.dims, grads[-1],
+                                       *grads[:-1],
                                        *self.params, *self.program.constants, *self.kept)
         count = len(self.shapes) - 1
+        result = tuple(r.astype(self.dtype, copy=False) for r in result)
+        if self.program.record:  # the gradient that reached every step's carry, last
+            result, self.record._carry_grads = result[:-count], result[-count:]
         return (result[count], *result[:count], *result[count + 1:])
 
     def recording(self, output):
@@ -50,10 +60,10 @@ class Scan(Function):
                            "through a compiled scan; use compiled=False")
 
     @staticmethod
-    def run(program, carry: tuple, xs, batch_sizes: np.ndarray, reverse: bool):
-        """Apply the primitive; (final carry as a tuple, packed ys or None)."""
+    def run(program, carry: tuple, xs, batch_sizes: np.ndarray, reverse: bool, record=None):
+        """Apply the primitive; (final carry as a tuple, packed ys or None). ``record``: a ScanRecord to fill."""
         out = Scan.apply(xs, *carry, *program.trace.param_tensors, program=program, batch_sizes=batch_sizes,
-                         reverse=reverse)
+                         reverse=reverse, record=record)
         finals, start = [], 0
         for c in carry:
             finals.append(out[start:start + c.numel()].reshape(c.shape))
