@@ -70,7 +70,7 @@ KINDS = ["arrays", "float32_arrays", "floats", "ints", "bools", "numpy_scalars",
 
 @pytest.mark.parametrize("kind", KINDS)
 def test_default_collate_matches_torchs(kind):
-    torch = pytest.importorskip("torch")
+    pytest.importorskip("torch")
     from torch.utils.data import default_collate as torch_collate
 
     batch = samples(kind)

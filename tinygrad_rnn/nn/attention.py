@@ -121,13 +121,13 @@ class MultiheadAttention(Module):
             query, key, value = query.unsqueeze(1), key.unsqueeze(1), value.unsqueeze(1)
         elif self.batch_first:
             query, key, value = query.transpose(0, 1), key.transpose(0, 1), value.transpose(0, 1)
-        (L, N, E), S, H = query.shape, key.shape[0], self.num_heads
+        (L, N, E), S = query.shape, key.shape[0]
         mask = self._additive_mask(attn_mask, key_padding_mask, batched, N, L, S, query.dtype)
 
         w_q, w_k, w_v = self._projection_weights()
         b_q, b_k, b_v = (None,) * 3 if self.in_proj_bias is None else self.in_proj_bias.chunk(3)
         q, k, v = (self._heads(x, w, b) for x, w, b in ((query, w_q, b_q), (key, w_k, b_k), (value, w_v, b_v)))
-        scores = (q * math.sqrt(1 / self.head_dim)) @ k.transpose(-2, -1)  # (N, H, L, S)
+        scores = (q * math.sqrt(1 / self.head_dim)) @ k.transpose(-2, -1)  # (N, H, L, S); q scaled as torch scales it
         if mask is not None:
             scores = scores + mask
         weights = scores.softmax(-1)

@@ -183,7 +183,8 @@ class ParameterList(Module):
         return params[_position("ParameterList", index, len(params))]
 
     def __setitem__(self, index, value) -> None:
-        self.register_parameter(str(_position("ParameterList", index, len(self))), _as_parameter("ParameterList", value))
+        position = _position("ParameterList", index, len(self))
+        self.register_parameter(str(position), _as_parameter("ParameterList", value))
 
     def __len__(self) -> int:
         return len(self._parameters)
