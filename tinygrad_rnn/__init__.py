@@ -9,12 +9,13 @@ from .gradcheck import GradcheckError, gradcheck, gradgradcheck
 from .io import load, save
 from .rng import manual_seed
 from .scan import ScanRecord, recorded_scans, scan
-from . import functional, nn, optim, viz  # noqa: E402  (they build on the names above)
+from . import data, functional, nn, optim, viz  # noqa: E402  (they build on the names above)
 
 float32, float64, int64 = "float32", "float64", "int64"
 
 __all__ = [
-    "AnomalyError", "Function", "GradcheckError", "ScanRecord", "Tensor", "autograd", "functional", "nn", "optim", "arange", "cat",
+    "AnomalyError", "Function", "GradcheckError", "ScanRecord", "Tensor", "autograd", "data", "functional", "nn", "optim",
+    "arange", "cat",
     "detect_anomaly", "enable_grad", "float32", "float64", "full", "gradcheck", "gradgradcheck", "int64", "is_anomaly_enabled",
     "is_grad_enabled", "load", "manual_seed", "no_grad", "ones", "ones_like", "rand", "randn", "recorded_scans", "save", "scan",
     "set_detect_anomaly", "stack", "tensor", "viz", "where", "zeros", "zeros_like",

@@ -9,6 +9,7 @@ tree, dotted names, train/eval, state dicts) is built on those three dicts.
 
 from __future__ import annotations
 
+import warnings
 from collections import OrderedDict, namedtuple
 
 import numpy as np
@@ -105,7 +106,28 @@ class Module:
                 )
             buffers[name] = value
         else:
+            self._warn_if_unregistered_container(name, value)
             object.__setattr__(self, name, value)
+
+    def _warn_if_unregistered_container(self, name: str, value) -> None:
+        """Warn when a list, tuple or dict of Modules or Parameters becomes a plain attribute.
+
+        Their weights would silently be missing from ``parameters()`` (an optimizer
+        would never train them), ``state_dict()`` and ``train()``/``eval()``.
+        """
+        if isinstance(value, (list, tuple)):
+            items, kind = value, "List"
+        elif isinstance(value, dict):
+            items, kind = value.values(), "Dict"
+        else:
+            return
+        for held in (Module, Parameter):
+            if any(isinstance(item, held) for item in items):
+                warnings.warn(
+                    f"{type(self).__name__}: attribute '{name}' is a {type(value).__name__} of {held.__name__}s, "
+                    f"which are not registered: parameters(), state_dict() and train() will not see "
+                    f"them. Use nn.{held.__name__}{kind} instead.", UserWarning, stacklevel=3)
+                return
 
     def __getattr__(self, name: str):
         # Only called when normal lookup fails: registered names live in the registries.

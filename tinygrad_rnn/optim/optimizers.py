@@ -20,9 +20,9 @@ import math
 
 import numpy as np
 
-from . import arguments
-from .autograd import enable_grad
-from .tensor import Tensor
+from .. import arguments
+from ..autograd import enable_grad
+from ..tensor import Tensor
 
 
 class Optimizer:

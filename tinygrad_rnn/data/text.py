@@ -25,9 +25,9 @@ from pathlib import Path
 
 import numpy as np
 
-from . import arguments, nn, rng
-from .autograd import no_grad
-from .tensor import Tensor
+from .. import arguments, nn, rng
+from ..autograd import no_grad
+from ..tensor import Tensor
 
 SPECIALS = ("<pad>", "<unk>", "<bos>", "<eos>")
 

@@ -1,0 +1,150 @@
+"""Activation modules, and the shape-only Identity and Flatten, with PyTorch's names.
+
+Each module holds no weights; ``forward`` is one call to the matching tensor
+method or function, so gradients come from the primitives' own rules.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+
+import numpy as np
+
+from .. import arguments
+from ..autograd import Function
+from ..ops import xp
+from ..tensor import Tensor
+from .module import Module
+
+
+class Identity(Module):
+    """Returns its input unchanged; any arguments to the constructor are ignored, as in PyTorch."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__()
+
+    def forward(self, x):
+        return x
+
+
+class Flatten(Module):
+    """Merges dims ``start_dim`` to ``end_dim``: ``(N, C, H, W)`` -> ``(N, C*H*W)`` by default."""
+
+    def __init__(self, start_dim: int = 1, end_dim: int = -1):
+        super().__init__()
+        self.start_dim = arguments.integer("Flatten", "start_dim", start_dim)
+        self.end_dim = arguments.integer("Flatten", "end_dim", end_dim)
+
+    def forward(self, x: Tensor) -> Tensor:
+        arguments.tensor("Flatten", "input", x)
+        return x.flatten(self.start_dim, self.end_dim)
+
+    def extra_repr(self) -> str:
+        return f"start_dim={self.start_dim}, end_dim={self.end_dim}"
+
+
+class ReLU(Module):
+    """max(x, 0), elementwise; any shape."""
+
+    def forward(self, x: Tensor) -> Tensor:
+        return x.relu()
+
+
+class Tanh(Module):
+    """tanh(x), elementwise; any shape."""
+
+    def forward(self, x: Tensor) -> Tensor:
+        return x.tanh()
+
+
+class Sigmoid(Module):
+    """1 / (1 + exp(-x)), elementwise, without overflow; any shape."""
+
+    def forward(self, x: Tensor) -> Tensor:
+        return x.sigmoid()
+
+
+class _Erf(Function):
+    """erf(x), elementwise: the Gauss error function, for GELU.
+
+    Private to this module until the library has a public erf (``F.gelu``
+    will then replace the composition in ``GELU.forward`` in one line). numpy has no erf, so the
+    forward calls ``math.erf`` per element (about 0.1 us each); the result
+    is exact to double precision. The leading underscore keeps it out of
+    ``Function.registry``; tests/test_activations.py checks its values and
+    first and second gradients against torch and finite differences.
+    """
+
+    reads_output = False
+
+    def forward(self, x):
+        return np.asarray(np.frompyfunc(math.erf, 1, 1)(x), dtype=x.dtype)
+
+    def backward(self, grad):
+        x = self.inputs[0]
+        return grad * (2 / math.sqrt(math.pi)) * xp.exp(-(x * x))
+
+
+class GELU(Module):
+    """The Gaussian error linear unit x * Phi(x), elementwise, Phi the standard normal CDF.
+
+    ``approximate='none'``: Phi(x) = (1 + erf(x / sqrt 2)) / 2, exactly.
+    ``approximate='tanh'``: Phi(x) ~ (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))) / 2.
+    """
+
+    def __init__(self, approximate: str = "none"):
+        super().__init__()
+        if approximate not in ("none", "tanh"):
+            raise ValueError(f"GELU: approximate must be 'none' or 'tanh', got {approximate!r}")
+        self.approximate = approximate
+
+    def forward(self, x: Tensor) -> Tensor:
+        arguments.tensor("GELU", "input", x)
+        if x.dtype.kind != "f":
+            raise TypeError(f"GELU: input must be floating point, got dtype {x.dtype} (shape {x.shape})")
+        if self.approximate == "tanh":
+            return 0.5 * x * (1 + (math.sqrt(2 / math.pi) * (x + 0.044715 * x * x * x)).tanh())
+        return 0.5 * x * (1 + _Erf.apply(x * (1 / math.sqrt(2))))
+
+    def extra_repr(self) -> str:
+        return f"approximate={self.approximate!r}"
+
+
+def _softmax_dim(layer: str, dim: int | None, ndim: int) -> int:
+    """``dim``, or, when it is None, the dim PyTorch's legacy rule picks (with its warning)."""
+    if dim is not None:
+        return dim
+    warnings.warn(f"{layer}: implicit dimension choice is deprecated; pass dim= "
+                  f"(for a {ndim}-d input, dim={0 if ndim in (0, 1, 3) else 1} is used)", UserWarning, stacklevel=3)
+    return 0 if ndim in (0, 1, 3) else 1
+
+
+class Softmax(Module):
+    """exp(x) / sum(exp(x)) along ``dim``: each slice along it is a probability distribution."""
+
+    def __init__(self, dim: int | None = None):
+        super().__init__()
+        self.dim = dim if dim is None else arguments.integer("Softmax", "dim", dim)
+
+    def forward(self, x: Tensor) -> Tensor:
+        arguments.tensor("Softmax", "input", x)
+        return x.softmax(_softmax_dim("Softmax", self.dim, x.ndim))
+
+    def extra_repr(self) -> str:
+        return f"dim={self.dim}"
+
+
+class LogSoftmax(Module):
+    """x - logsumexp(x) along ``dim``, computed stably (no log of a softmax that underflowed)."""
+
+    def __init__(self, dim: int | None = None):
+        super().__init__()
+        self.dim = dim if dim is None else arguments.integer("LogSoftmax", "dim", dim)
+
+    def forward(self, x: Tensor) -> Tensor:
+        arguments.tensor("LogSoftmax", "input", x)
+        return x.log_softmax(_softmax_dim("LogSoftmax", self.dim, x.ndim))
+
+    def extra_repr(self) -> str:
+        return f"dim={self.dim}"
