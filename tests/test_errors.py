@@ -62,10 +62,11 @@ BAD_CALLS = {
     "split size": (lambda: t(4).split(0), ValueError, r"split: split_size must be positive, got 0"),
     "chunk count": (lambda: t(4).chunk(0), ValueError, r"chunk: chunks must be positive, got 0"),
     # pointwise arguments
-    "pow tensor exponent": (lambda: t(2) ** t(2), TypeError, r"pow: the exponent must be a Python number"),
-    "pow negative base": (lambda: (-2.0) ** t(2), TypeError, r"pow: .*positive number base, got -2"),
+    "pow string exponent": (lambda: t(2) ** "2", TypeError, r"pow: the exponent must be a number or a Tensor, got str"),
+    "pow int to negative int": (lambda: tg.tensor([2, 3]) ** -1, ValueError, r"pow: Integers to negative integer powers"),
     "clamp without bounds": (lambda: t(2).clamp(), ValueError, r"clamp: give at least one of min and max"),
-    "mean of nothing": (lambda: Tensor(np.ones((0, 3))).mean(0), ValueError, r"mean: .*\(0, 3\)"),
+    "mean of integers": (lambda: tg.tensor([1, 2]).mean(), TypeError,
+                         r"mean: input dtype must be floating point, got int64 \(shape \(2,\)\)"),
     # construction and grad
     "int requires grad": (lambda: Tensor(np.arange(3), requires_grad=True), TypeError,
                           r"only floating-point tensors can require grad, got dtype int64 \(shape \(3,\)\)"),
