@@ -82,7 +82,7 @@ def on_cpu(owner: str, device) -> bool:
         return False
     if device.split(":")[0] != "cpu":
         raise ValueError(f"{owner}: tinygrad_rnn runs on the CPU only (numpy and numba), so there is no "
-                         f"{device!r} device; leave out .to({device!r}), or pass 'cpu'")
+                         f"{device!r} device; drop the .to({device!r}) or .cuda() call, or pass 'cpu'")
     return True
 
 
@@ -594,6 +594,8 @@ class Tensor:
         """
         if on_cpu("to", dtype):
             return self
+        if isinstance(dtype, Tensor):  # x.to(other): other's dtype
+            dtype = dtype.dtype
         dtype = supported_dtype("to", dtype)
         if dtype == self.dtype:
             return self
@@ -602,6 +604,13 @@ class Tensor:
     def type(self, dtype) -> Tensor:
         """``to(dtype)``, under PyTorch's other name for it."""
         return self.to(dtype)
+
+    def cpu(self) -> Tensor:
+        return self
+
+    def cuda(self, device=None) -> Tensor:
+        """A ValueError: there is no GPU here (kept so that PyTorch code fails with a clear message)."""
+        return self.to("cuda")
 
     def half(self) -> Tensor:
         return self.to(np.float16)
