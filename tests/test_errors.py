@@ -195,12 +195,16 @@ def test_in_place_arithmetic_writes_the_tensor_and_its_views_as_in_torch():
     with pytest.raises(TypeError, match=r"Tensor \+=: the result's dtype float32 cannot be stored in place in this "
                                         r"tensor's dtype int64"):
         ints += 0.5
-    with pytest.raises(TypeError, match=r"Tensor /=: true division gives floats"):
+    with pytest.raises(TypeError, match=r"Tensor /=: the result's dtype float32 cannot be stored in place"):
         ints /= 2
+    with pytest.raises(TypeError, match=r"sub: subtraction with a bool operand"):
+        mask = tg.tensor([True])
+        mask -= True
     y = tg.ones(2, requires_grad=True) * 2
-    with pytest.raises(RuntimeError, match=r"Tensor \*=: in-place arithmetic on a tensor the tape records .* "
+    with pytest.raises(RuntimeError, match=r"Tensor \*=: in-place arithmetic that the tape would record .* "
                                            r"write `x = x \* y`"):
         y *= 2
+    assert ints.tolist() == [1, 2] and y.tolist() == [2.0, 2.0]  # each refused before writing
 
 
 def test_a_graph_that_saved_a_tensor_written_in_place_refuses_to_backward():

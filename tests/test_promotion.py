@@ -196,3 +196,17 @@ def test_integer_and_bool_min_and_max_are_exact(dtype):
     np.testing.assert_array_equal(smallest.data, values.min(axis=1))
     np.testing.assert_array_equal(where.data, values.argmin(axis=1))
     np.testing.assert_array_equal(x.amin(0).data, values.min(axis=0))
+
+
+def test_result_type_and_pytorchs_dtype_names():
+    ints, floats = tg.tensor([1, 2]), tg.randn(2)
+    assert tg.result_type(ints, 2.5) == tg.result_type(floats, ints) == np.float32
+    assert tg.result_type(ints.to(tg.int32), tg.tensor(5)) == np.int32  # a 0-d int does not widen an int tensor
+    assert tg.result_type(ints, tg.tensor(2.0, dtype=tg.float64)) == np.float64  # a 0-d float of a higher category
+    assert floats.to(tg.long).dtype == np.int64 and floats.type(tg.bool).dtype == np.bool_
+    assert floats.to(tg.half).dtype == np.float16 and floats.to(ints).dtype == np.int64
+    torch = pytest.importorskip("torch")
+    assert tg.result_type(ints.to(tg.int32), tg.tensor(5)) == numpy_dtype(
+        torch, torch.result_type(torch.tensor([1, 2], dtype=torch.int32), torch.tensor(5)))
+    assert tg.result_type(ints, tg.tensor(2.0, dtype=tg.float64)) == numpy_dtype(
+        torch, torch.result_type(torch.tensor([1, 2]), torch.tensor(2.0, dtype=torch.float64)))

@@ -1,6 +1,6 @@
 """tinygrad_rnn: automatic differentiation on numpy, and recurrent nets built on it."""
 
-from .tensor import Tensor
+from .tensor import Tensor, result_type
 from .autograd import Function, enable_grad, is_grad_enabled, no_grad
 from .anomaly import AnomalyError, detect_anomaly, is_anomaly_enabled, set_detect_anomaly
 from .creation import (arange, cat, full, ones, ones_like, rand, randn, stack, tensor, where,
@@ -11,11 +11,15 @@ from .rng import manual_seed
 from .scan import scan
 from . import functional, nn, optim, viz  # noqa: E402  (they build on the names above)
 
-float32, float64, int64 = "float32", "float64", "int64"
+# PyTorch's dtype names, as the numpy names that mean the same (``x.to(tg.long)``, ``dtype=tg.int32``)
+float16, float32, float64 = half, float, double = "float16", "float32", "float64"  # noqa: A001  (torch.float)
+uint8, int8, int16, int32, int64 = "uint8", "int8", "int16", "int32", "int64"
+long, bool = "int64", "bool"  # noqa: A001  (torch.long, torch.bool; not in __all__, which would shadow builtins)
 
 __all__ = [
     "AnomalyError", "Function", "GradcheckError", "Tensor", "autograd", "functional", "nn", "optim", "arange", "cat",
-    "detect_anomaly", "enable_grad", "float32", "float64", "full", "gradcheck", "gradgradcheck", "int64", "is_anomaly_enabled",
-    "is_grad_enabled", "load", "manual_seed", "no_grad", "ones", "ones_like", "rand", "randn", "save", "scan",
+    "detect_anomaly", "double", "enable_grad", "float16", "float32", "float64", "full", "gradcheck", "gradgradcheck",
+    "half", "int8", "int16", "int32", "int64", "is_anomaly_enabled", "is_grad_enabled", "load", "manual_seed", "no_grad",
+    "ones", "ones_like", "rand", "randn", "result_type", "save", "scan", "uint8",
     "set_detect_anomaly", "stack", "tensor", "viz", "where", "zeros", "zeros_like",
 ]

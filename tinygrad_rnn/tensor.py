@@ -183,7 +183,7 @@ class Tensor:
 
     ``._version`` counts the writes the library makes to the tensor's data
     (optimizer steps, ``load_state_dict``, ``nn.init``, ``Module.to``,
-    assigning ``.data``); views made by reshape, permute, expand and
+    assigning ``.data``, in-place arithmetic such as ``x += y``); views made by reshape, permute, expand and
     indexing share their base's count. backward() compares it with the
     count each op saw in forward, so a gradient is never computed from
     values that changed in between. Writes straight into the ndarray
@@ -383,9 +383,11 @@ class Tensor:
                 floating: bool = False) -> Tensor:
         """``op`` applied to self and other in their promoted dtype (``result_type``), or to
         other and self if ``reflected``; in the default float if ``floating`` and that dtype is not."""
-        if isinstance(other, Tensor) and other._data.dtype == self._data.dtype and not (
-                floating and self._data.dtype.kind != "f"):
+        dtype = self._data.dtype
+        if isinstance(other, Tensor) and other._data.dtype == dtype and (dtype.kind == "f" or not floating):
             a, b = self, other  # the common case: no promotion to work out
+        elif type(other) in (int, float) and dtype.kind == "f":
+            a, b = self, Tensor(np.asarray(other, dtype))  # a number never changes a float tensor's dtype
         else:
             a, b = _promoted(owner or op.name, self, other)
             if floating and a.dtype.kind != "f":
@@ -448,7 +450,8 @@ class Tensor:
     # change), and a graph that saved its old values refuses to backward. Without these Python
     # would quietly rebind ``w -= lr * g`` to a new tensor and leave the parameter as it was.
 
-    def _in_place(self, op, other, symbol: str) -> Tensor:
+    def _in_place(self, operator, other, symbol: str) -> Tensor:
+        """``self = operator(self, other)``, written into self's own array."""
         other_needs_grad = isinstance(other, Tensor) and other._requires_grad
         if autograd.is_grad_enabled() and (self._requires_grad or other_needs_grad):
             if self._node is None and self._requires_grad:
@@ -457,9 +460,9 @@ class Tensor:
                     f"Parameter) cannot be changed in place while the tape records. To update weights, "
                     f"write `with tg.no_grad(): w {symbol} lr * w.grad`, or `w.data {symbol} lr * w.grad`")
             raise RuntimeError(
-                f"Tensor {symbol}: in-place arithmetic on a tensor the tape records (shape {self.shape}) "
-                f"is not supported; write `x = x {symbol[0]} y`, which records the new value")
-        result = self._binary(op, other)
+                f"Tensor {symbol}: in-place arithmetic that the tape would record (shape {self.shape}) "
+                f"is not supported; write `x = x {symbol[0]} y`, which records a new tensor")
+        result = operator(self, other)
         if result.dtype != self.dtype and not np.can_cast(result.dtype, self.dtype):
             raise TypeError(f"Tensor {symbol}: the result's dtype {result.dtype} cannot be stored in place "
                             f"in this tensor's dtype {self.dtype} (shape {self.shape})")
@@ -472,19 +475,16 @@ class Tensor:
         return self
 
     def __iadd__(self, other):
-        return self._in_place(ops.Add, other, "+=")
+        return self._in_place(Tensor.__add__, other, "+=")
 
     def __isub__(self, other):
-        return self._in_place(ops.Sub, other, "-=")
+        return self._in_place(Tensor.__sub__, other, "-=")
 
     def __imul__(self, other):
-        return self._in_place(ops.Mul, other, "*=")
+        return self._in_place(Tensor.__mul__, other, "*=")
 
     def __itruediv__(self, other):
-        if self.dtype.kind != "f":
-            raise TypeError(f"Tensor /=: true division gives floats, which an integer tensor of dtype "
-                            f"{self.dtype} (shape {self.shape}) cannot hold in place")
-        return self._in_place(ops.Div, other, "/=")
+        return self._in_place(Tensor.__truediv__, other, "/=")
 
     def __matmul__(self, other):
         return self.matmul(other)
@@ -523,7 +523,7 @@ class Tensor:
             return self._binary(ops.PowTensor, exponent, owner="pow")
         if isinstance(exponent, (bool, np.bool_)) or not isinstance(exponent, (int, float, np.number)):
             raise TypeError(f"pow: the exponent must be a number or a Tensor, got {type(exponent).__name__}")
-        base = _as_operand(self, result_type(self, exponent), "pow")
+        base = self if self.dtype.kind == "f" else _as_operand(self, result_type(self, exponent), "pow")
         exponent = exponent.item() if isinstance(exponent, np.number) else exponent
         return ops.Pow.apply(base, exponent=exponent if base.dtype.kind != "f" else float(exponent))
 
