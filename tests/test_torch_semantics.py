@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import tinygrad_rnn as tg
 from tinygrad_rnn import Tensor
@@ -70,6 +72,39 @@ def test_advanced_indexing_values_and_gradients_match_torch(name):
     torch_index = tuple(torch.from_numpy(p) if isinstance(p, np.ndarray) else p for p in index)
     x = rng.standard_normal(INDEXES[name])
     compare_with_torch(lambda t: t[index], x, torch_fn=lambda t: t[torch_index])
+
+
+@st.composite
+def mixed_indices(draw):
+    """A shape and an index mixing ints, slices, integer arrays, None and at most one Ellipsis."""
+    shape = draw(st.lists(st.integers(1, 4), min_size=1, max_size=4).map(tuple))
+    before, after = len(shape), 0  # the dims indexed before and after the Ellipsis, if any
+    ellipsis = draw(st.booleans()) and len(shape) > 1
+    if ellipsis:
+        before = draw(st.integers(0, len(shape) - 1))
+        after = draw(st.integers(0, len(shape) - 1 - before))
+
+    def part(side):
+        kind = draw(st.sampled_from(["int", "slice", "array", "none"]))
+        if kind == "int":
+            return [draw(st.integers(-side, side - 1))]
+        if kind == "array":
+            return [np.array(draw(st.lists(st.integers(0, side - 1), min_size=2, max_size=2)))]
+        return [None] * (kind == "none") + [slice(draw(st.integers(0, side - 1)), None)]
+
+    parts = [p for side in shape[:before] for p in part(side)]
+    if ellipsis:
+        parts += [Ellipsis] + [p for side in shape[len(shape) - after:] for p in part(side)]
+    return shape, tuple(parts)
+
+
+@settings(deadline=None)
+@given(mixed_indices())
+def test_any_mix_of_ints_slices_arrays_and_none_indexes_as_torch_does(case):
+    torch = pytest.importorskip("torch")
+    shape, index = case
+    torch_index = tuple(torch.from_numpy(p) if isinstance(p, np.ndarray) else p for p in index)
+    compare_with_torch(lambda t: t[index], rng.standard_normal(shape), torch_fn=lambda t: t[torch_index])
 
 
 @pytest.mark.parametrize("name", ["int, slice, array", "None, int, slice, array", "int, mask, array"])
