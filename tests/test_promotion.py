@@ -124,7 +124,8 @@ def test_where_full_arange_and_unary_ops_match_torch():
     torch = pytest.importorskip("torch")
     condition = np.array([True, False, True])
     for a, b in [(4, 2), (4.0, 2), (True, 2), (4, 2.5)]:
-        assert tg.where(condition, a, b).dtype == numpy_dtype(torch, torch.where(torch.from_numpy(condition), a, b).dtype)
+        theirs = torch.where(torch.from_numpy(condition), a, b)
+        assert tg.where(condition, a, b).dtype == numpy_dtype(torch, theirs.dtype)
         assert tg.full((2,), a).dtype == numpy_dtype(torch, torch.full((2,), a).dtype)
     ints = np.array([1, 2, 3])
     for name in ["exp", "log", "tanh", "sigmoid", "sqrt"]:
@@ -146,10 +147,12 @@ def test_a_promoted_operand_gets_its_gradient_in_its_own_dtype():
 
 
 @pytest.mark.parametrize("subtract", [lambda mask: mask - 1, lambda mask: 1 - mask, lambda mask: mask - mask,
-                                      lambda mask: tg.ones(2) - mask, lambda mask: tg.ones(2) - True, lambda mask: -mask])
+                                      lambda mask: tg.ones(2) - mask, lambda mask: tg.ones(2) - True,
+                                      lambda mask: -mask])
 def test_subtraction_with_a_bool_is_refused_as_in_torch(subtract):
     mask = tg.tensor([True, False])
-    with pytest.raises(TypeError, match=r"(sub|neg): .*bool.* not supported, as in PyTorch; to invert a mask use ~mask"):
+    with pytest.raises(TypeError, match=r"(sub|neg): .*bool.* not supported, as in PyTorch; "
+                                        r"to invert a mask use ~mask"):
         subtract(mask)
     assert (~mask).tolist() == [False, True]
 
@@ -187,8 +190,11 @@ def test_a_float_cast_passes_the_gradient_back_and_an_integer_cast_cuts_it():
 
 @pytest.mark.parametrize("dtype", [np.uint8, np.int8, np.int32, np.int64, np.bool_])
 def test_integer_and_bool_min_and_max_are_exact(dtype):
-    info = np.iinfo(dtype) if dtype != np.bool_ else None
-    values = np.array([[True, False], [True, True]]) if info is None else np.array([[info.max, 3], [info.min, 0]], dtype)
+    if dtype == np.bool_:
+        values = np.array([[True, False], [True, True]])
+    else:
+        info = np.iinfo(dtype)
+        values = np.array([[info.max, 3], [info.min, 0]], dtype)
     x = Tensor(values)
     assert x.min().item() == values.min() and x.amin().item() == values.min()
     assert x.max().item() == values.max() and x.min().dtype == dtype

@@ -108,7 +108,7 @@ def _number_dtype(number) -> np.dtype:
         return np.dtype(np.int64)
     if isinstance(number, (float, np.floating)):
         return np.dtype(DEFAULT_FLOAT)
-    raise TypeError(f"expected a Tensor or a Python number, got {type(number).__name__} {number!r}")
+    raise TypeError(f"result_type: expected Tensors and Python numbers, got {type(number).__name__} {number!r}")
 
 
 def _over_categories(higher, lower):
@@ -176,15 +176,15 @@ class Tensor:
     lists become float32, as with ``torch.Tensor`` (``tg.tensor`` infers
     int64 and bool from them, as ``torch.tensor`` does); an ndarray keeps its
     dtype (float64 stays float64, integer arrays stay integer and cannot
-    require grad). Operations promote dtypes as PyTorch does (``result_type``). ``.data`` is the
-    ndarray, ``.grad`` the accumulated gradient (an ndarray of the same shape)
-    after ``backward()``, kept for leaves and for tensors that called
-    ``retain_grad()``.
+    require grad). Operations promote dtypes as PyTorch does
+    (``result_type``). ``.data`` is the ndarray, ``.grad`` the accumulated
+    gradient (an ndarray of the same shape) after ``backward()``, kept for
+    leaves and for tensors that called ``retain_grad()``.
 
     ``._version`` counts the writes the library makes to the tensor's data
     (optimizer steps, ``load_state_dict``, ``nn.init``, ``Module.to``,
-    assigning ``.data``, in-place arithmetic such as ``x += y``); views made by reshape, permute, expand and
-    indexing share their base's count. backward() compares it with the
+    assigning ``.data``, in-place arithmetic such as ``x += y``); views made
+    by reshape, permute, expand and indexing share their base's count. backward() compares it with the
     count each op saw in forward, so a gradient is never computed from
     values that changed in between. Writes straight into the ndarray
     (``t.data[...] = v``) are not counted.

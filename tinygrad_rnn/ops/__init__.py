@@ -18,7 +18,8 @@ from .reduce import LogSumExp, Max, Mean, Min, Sum
 
 __all__ = [
     "Add", "Cast", "Cat", "Clamp", "Div", "Embedding", "Exp", "Expand", "GetItem", "GRUSequence", "IndexPut",
-    "Log", "LogSigmoid", "LogSoftmax", "LogSumExp", "LSTMSequence", "Matmul", "Max", "Mean", "Min", "Mul", "Neg", "Permute", "Pow", "PowTensor",
+    "Log", "LogSigmoid", "LogSoftmax", "LogSumExp", "LSTMSequence", "Matmul", "Max", "Mean", "Min", "Mul", "Neg",
+    "Permute", "Pow", "PowTensor",
     "Relu", "Reshape", "RNNSequence", "Scan", "Sigmoid", "Softmax", "Stack", "Sub", "Sum", "Tanh", "Where",
     "normalize_dim", "normalize_dims", "plain_index", "split_index",
 ]
