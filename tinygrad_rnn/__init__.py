@@ -11,10 +11,14 @@ from .rng import manual_seed
 from .scan import scan
 from . import functional, nn, optim, viz  # noqa: E402  (they build on the names above)
 
-# PyTorch's dtype names, as the numpy names that mean the same (``x.to(tg.long)``, ``dtype=tg.int32``)
-float16, float32, float64 = half, float, double = "float16", "float32", "float64"  # noqa: A001  (torch.float)
-uint8, int8, int16, int32, int64 = "uint8", "int8", "int16", "int32", "int64"
-long, bool = "int64", "bool"  # noqa: A001  (torch.long, torch.bool; not in __all__, which would shadow builtins)
+# PyTorch's dtype names, as the numpy names that mean the same (``x.to(tg.long)``, ``dtype=tg.int32``).
+# ``float`` and ``bool`` are attributes only: in __all__ they would shadow the builtins on ``import *``.
+float16 = half = "float16"
+float32 = float = "float32"  # noqa: A001
+float64 = double = "float64"
+uint8, int8, int16, int32 = "uint8", "int8", "int16", "int32"
+int64 = long = "int64"
+bool = "bool"  # noqa: A001
 
 __all__ = [
     "AnomalyError", "Function", "GradcheckError", "Tensor", "autograd", "functional", "nn", "optim", "arange", "cat",
