@@ -23,7 +23,7 @@ bool = "bool"  # noqa: A001
 __all__ = [
     "AnomalyError", "Function", "GradcheckError", "Tensor", "autograd", "functional", "nn", "optim", "arange", "cat",
     "detect_anomaly", "double", "enable_grad", "float16", "float32", "float64", "full", "gradcheck", "gradgradcheck",
-    "half", "int8", "int16", "int32", "int64", "is_anomaly_enabled", "is_grad_enabled", "load", "manual_seed", "no_grad",
-    "ones", "ones_like", "rand", "randn", "result_type", "save", "scan", "uint8",
+    "half", "int8", "int16", "int32", "int64", "is_anomaly_enabled", "is_grad_enabled", "load", "long", "manual_seed",
+    "no_grad", "ones", "ones_like", "rand", "randn", "result_type", "save", "scan", "uint8",
     "set_detect_anomaly", "stack", "tensor", "viz", "where", "zeros", "zeros_like",
 ]
