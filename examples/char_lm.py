@@ -123,7 +123,8 @@ class CharLM(nn.Module):
     def __init__(self, vocab_size: int, embed: int, hidden: int, layers: int, dropout: float):
         super().__init__()
         self.embed = nn.Embedding(vocab_size, embed, padding_idx=0)
-        self.lstm = nn.LSTM(embed, hidden, num_layers=layers, batch_first=True, dropout=dropout)
+        # the LSTM's dropout goes between stacked layers (one layer has none); self.dropout is after the last
+        self.lstm = nn.LSTM(embed, hidden, num_layers=layers, batch_first=True, dropout=dropout if layers > 1 else 0.0)
         self.dropout = nn.Dropout(dropout)
         self.out = nn.Linear(hidden, vocab_size)
 

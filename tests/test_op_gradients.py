@@ -100,6 +100,14 @@ def pow_cases(draw):
 
 
 @st.composite
+def pow_tensor_cases(draw):
+    """A positive base (else fractional powers are NaN) to any exponent, shapes broadcast."""
+    base_shape, exponent_shape = draw(broadcastable_shapes(2, **SMALL))
+    return (draw(arrays(base_shape, elements=st.floats(0.3, 3))),
+            draw(arrays(exponent_shape, elements=st.floats(-2, 2)))), {}
+
+
+@st.composite
 def clamp_cases(draw):
     low, high = draw(st.sampled_from([(-0.5, 0.5), (None, 0.3), (-0.2, None), (0.0, 1.0)]))
     x = draw(arrays(shapes(**SMALL), away_from=[b for b in (low, high) if b is not None]))
@@ -376,6 +384,7 @@ SPECS = {
     "neg": Spec(unary(), lambda x: -x, np.negative),
     "pow": Spec(pow_cases(), lambda x, exponent: x**exponent,
                 lambda x, exponent: np.power(x, float(exponent))),
+    "powtensor": Spec(pow_tensor_cases(), lambda base, exponent: base**exponent, np.power),
     "exp": Spec(unary(), Tensor.exp, np.exp),
     "log": Spec(unary(elements=st.floats(0.1, 5)), Tensor.log, np.log),
     "tanh": Spec(unary(), Tensor.tanh, np.tanh),
@@ -407,6 +416,8 @@ SPECS = {
     # distinct values: at a tie the max has no derivative
     "max": Spec(over_dims(distinct=True), lambda x, dim, keepdim: x.amax(dim, keepdim),
                 lambda x, dim, keepdim: np.max(x, axis=_axis(x, dim), keepdims=keepdim)),
+    "min": Spec(over_dims(distinct=True), lambda x, dim, keepdim: x.amin(dim, keepdim),
+                lambda x, dim, keepdim: np.min(x, axis=_axis(x, dim), keepdims=keepdim)),
     "logsumexp": Spec(over_dims(), lambda x, dim, keepdim: x.logsumexp(dim, keepdim), np_logsumexp),
     "softmax": Spec(over_dims(with_keepdim=False), lambda x, dim: x.softmax(dim), np_softmax),
     "logsoftmax": Spec(over_dims(with_keepdim=False), lambda x, dim: x.log_softmax(dim),

@@ -1,6 +1,6 @@
 """tinygrad_rnn: automatic differentiation on numpy, and recurrent nets built on it."""
 
-from .tensor import Tensor
+from .tensor import Tensor, result_type
 from .autograd import Function, enable_grad, is_grad_enabled, no_grad
 from .anomaly import AnomalyError, detect_anomaly, is_anomaly_enabled, set_detect_anomaly
 from .creation import (arange, cat, full, ones, ones_like, rand, randn, stack, tensor, where,
@@ -11,12 +11,20 @@ from .rng import manual_seed
 from .scan import ScanRecord, recorded_scans, scan
 from . import data, functional, nn, optim, viz  # noqa: E402  (they build on the names above)
 
-float32, float64, int64 = "float32", "float64", "int64"
+# PyTorch's dtype names, as the numpy names that mean the same (``x.to(tg.long)``, ``dtype=tg.int32``).
+# ``float`` and ``bool`` are attributes only: in __all__ they would shadow the builtins on ``import *``.
+float16 = half = "float16"
+float32 = float = "float32"  # noqa: A001
+float64 = double = "float64"
+uint8, int8, int16, int32 = "uint8", "int8", "int16", "int32"
+int64 = long = "int64"
+bool = "bool"  # noqa: A001
 
 __all__ = [
-    "AnomalyError", "Function", "GradcheckError", "ScanRecord", "Tensor", "autograd", "data", "functional", "nn", "optim",
-    "arange", "cat",
-    "detect_anomaly", "enable_grad", "float32", "float64", "full", "gradcheck", "gradgradcheck", "int64", "is_anomaly_enabled",
-    "is_grad_enabled", "load", "manual_seed", "no_grad", "ones", "ones_like", "rand", "randn", "recorded_scans", "save", "scan",
+    "AnomalyError", "Function", "GradcheckError", "ScanRecord", "Tensor", "autograd", "data", "functional", "nn",
+    "optim", "arange", "cat", "detect_anomaly", "double", "enable_grad", "float16", "float32", "float64", "full",
+    "gradcheck", "gradgradcheck", "half", "int8", "int16", "int32", "int64", "is_anomaly_enabled", "is_grad_enabled",
+    "load", "long", "manual_seed", "no_grad", "ones", "ones_like", "rand", "randn", "recorded_scans", "result_type",
+    "save", "scan", "uint8",
     "set_detect_anomaly", "stack", "tensor", "viz", "where", "zeros", "zeros_like",
 ]

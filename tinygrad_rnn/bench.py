@@ -193,7 +193,7 @@ def _explain_breakdown(t: dict) -> list:
          t["Mul.apply, no_grad"] - t["Mul.forward(a, b)"] - t["Mul()"] - t["Tensor(ndarray)"]),
         ("recording (parents, needs_input_grad, node)",
          t["Mul.apply, recorded"] - t["Mul.apply, no_grad"]),
-        ("the * operator (lifting numbers, dispatch)",
+        ("the * operator (type promotion, dispatch)",
          t["ta * tb, recorded"] - t["Mul.apply, recorded"]),
         ("total: ta * tb, recorded", t["ta * tb, recorded"]),
     ]

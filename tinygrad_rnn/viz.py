@@ -144,9 +144,9 @@ def _shape_text(tensor: Tensor) -> str:
 
 
 def _grad_text(tensor: Tensor) -> str | None:
-    if tensor.grad is None:
+    if tensor._grad is None:  # not .grad, which warns on a non-leaf that kept none
         return None
-    return f"|grad| = {np.linalg.norm(np.asarray(tensor.grad, dtype=np.float64)):.3g}"
+    return f"|grad| = {np.linalg.norm(np.asarray(tensor._grad, dtype=np.float64)):.3g}"
 
 
 def _describe(tensor: Tensor, name: str | None) -> tuple[str, list[str]]:

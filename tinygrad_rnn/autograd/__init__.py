@@ -467,10 +467,10 @@ def backward(tensors, grad_tensors=None, retain_graph: bool | None = None,
     retain_graph = create_graph if retain_graph is None else retain_graph
     for tensor, grad in _backpropagate(roots, seeds, targets, retain_graph, create_graph).values():
         grad = grad.data if isinstance(grad, Tensor) else grad
-        if tensor.grad is None:
-            tensor.grad = np.array(grad, dtype=tensor.dtype)
+        if tensor._grad is None:  # not .grad, which warns for a non-leaf listed in inputs
+            tensor._grad = np.array(grad, dtype=tensor.dtype)
         else:
-            tensor.grad += grad
+            tensor._grad += grad
 
 
 def grad(outputs, inputs, grad_outputs=None, retain_graph: bool | None = None, create_graph: bool = False,

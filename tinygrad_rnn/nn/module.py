@@ -14,7 +14,7 @@ from collections import OrderedDict, namedtuple
 
 import numpy as np
 
-from ..tensor import Tensor, supported_dtype
+from ..tensor import Tensor, on_cpu, supported_dtype
 
 
 class Parameter(Tensor):
@@ -325,8 +325,11 @@ class Module:
         ``dtype``: float16, float32 or float64 (a big-endian one means the same
         here). The Parameter objects stay the same (an optimizer holding them
         keeps working); only their ``.data`` is replaced. Integer buffers are
-        left alone.
+        left alone. ``to("cpu")`` leaves the module as it is: this library runs on the CPU only,
+        and any other device is a ValueError.
         """
+        if on_cpu(f"{type(self).__name__}.to", dtype):
+            return self
         dtype = supported_dtype(f"{type(self).__name__}.to", dtype)
         if dtype.kind != "f":
             raise TypeError(f"{type(self).__name__}.to: dtype must be floating point, got {dtype}")
@@ -337,6 +340,16 @@ class Module:
                 if tensor.grad is not None:
                     tensor.grad = tensor.grad.astype(dtype)
         return self
+
+    def cpu(self) -> Module:
+        return self
+
+    def cuda(self, device=None) -> Module:
+        """A ValueError: there is no GPU here (kept so that PyTorch code fails with a clear message)."""
+        return self.to("cuda")
+
+    def half(self) -> Module:
+        return self.to(np.float16)
 
     def float(self) -> Module:
         return self.to(np.float32)

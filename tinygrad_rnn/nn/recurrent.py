@@ -25,6 +25,7 @@ IndRNN, MinGRU and LayerNormLSTM.
 from __future__ import annotations
 
 import functools
+import warnings
 
 import numpy as np
 
@@ -75,6 +76,10 @@ class RNNBase(Module):
             raise ValueError(f"{name}: num_layers must be a positive int, got {num_layers!r}")
         if isinstance(dropout, bool) or not isinstance(dropout, (int, float)) or not 0 <= dropout <= 1:
             raise ValueError(f"{name}: dropout must be a number in [0, 1], got {dropout!r}")
+        if dropout and num_layers == 1:  # as PyTorch warns
+            warnings.warn(f"{name}: dropout is applied between stacked layers, after all but the last, so with "
+                          f"num_layers=1 it does nothing; got dropout={dropout} and num_layers=1", UserWarning,
+                          stacklevel=3)
         for flag, value in (("bias", bias), ("batch_first", batch_first), ("bidirectional", bidirectional),
                             ("fused", fused)):
             arguments.boolean(name, flag, value)
@@ -141,6 +146,10 @@ class RNNBase(Module):
             )
         if data.dtype != self.weight_ih_l0.dtype:
             raise TypeError(f"{name}: input dtype {data.dtype} differs from the weights' {self.weight_ih_l0.dtype}")
+        for weight_name, weight in self.named_parameters():  # one assigned another dtype's .data
+            if weight.dtype != data.dtype:
+                raise TypeError(f"{name}: {weight_name} has dtype {weight.dtype}, but the input and weight_ih_l0 "
+                                f"have {data.dtype}; convert the whole module with .to(dtype)")
         return data, batch_sizes, sorted_indices, unsorted_indices, batched, steps
 
     def _initial_state(self, hx, batch: int, batched: bool, dtype, sorted_indices) -> tuple:
@@ -151,17 +160,21 @@ class RNNBase(Module):
             return tuple(Tensor(np.zeros(shape, dtype)) for _ in range(self._state_size))
         if self._state_size == 2:
             if not isinstance(hx, (tuple, list)) or len(hx) != 2:
-                raise TypeError(f"{name}: hx must be a tuple (h_0, c_0), got {type(hx).__name__}")
+                got = f"a {type(hx).__name__} of {len(hx)}" if isinstance(hx, (tuple, list)) else type(hx).__name__
+                raise TypeError(f"{name}: hx must be a tuple (h_0, c_0), got {got}")
             components = tuple(hx)
         else:
+            if not isinstance(hx, Tensor):
+                raise TypeError(f"{name}: hx must be a Tensor, got {type(hx).__name__}")
             components = (hx,)
         expected = shape if batched else (shape[0], shape[2])
         checked = []
         for label, h in zip(("h_0", "c_0"), components):
-            if not isinstance(h, Tensor) or h.shape != expected:
-                got = h.shape if isinstance(h, Tensor) else type(h).__name__
+            if not isinstance(h, Tensor):
+                raise TypeError(f"{name}: {label} must be a Tensor, got {type(h).__name__}")
+            if h.shape != expected:
                 raise ValueError(
-                    f"{name}: {label} has shape {got}, expected {expected} = "
+                    f"{name}: {label} has shape {h.shape}, expected {expected} = "
                     "(num_layers * num_directions, batch, hidden_size)"
                 )
             if h.dtype != dtype:  # else the composed path would silently compute in h's dtype

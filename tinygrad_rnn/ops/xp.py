@@ -14,14 +14,13 @@ import numpy as np
 
 from ..kernels import pointwise as kernel
 from ..tensor import Tensor
+from ..tensor import _where as tensor_where
 
 
 def where(condition: np.ndarray, a, b):
     """``a`` where the constant bool array ``condition`` holds, else ``b``; one of them may be a number."""
-    if isinstance(a, Tensor):
-        return a.where(condition, b)
-    if isinstance(b, Tensor):
-        return b._lift(a).where(condition, b)
+    if isinstance(a, Tensor) or isinstance(b, Tensor):
+        return tensor_where(condition, a, b)
     dtype = np.result_type(a, b)
     return np.where(condition, a, b).astype(dtype, copy=False)
 
@@ -34,6 +33,10 @@ def sum(x, axis, keepdims: bool = False):  # noqa: A001  (numpy's name)
 
 def exp(x):
     return x.exp() if isinstance(x, Tensor) else np.exp(x)
+
+
+def log(x):
+    return x.log() if isinstance(x, Tensor) else np.log(x)
 
 
 def sigmoid(x):
