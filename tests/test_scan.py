@@ -16,6 +16,7 @@ same cells on every run (``derandomize``) unless HYPOTHESIS_PROFILE=thorough.
 
 from __future__ import annotations
 
+import functools
 import inspect
 import os
 
@@ -348,6 +349,16 @@ def test_features_rotated_by_a_cat_of_slices():
         return tg.cat([a[:, 1:3], a[:, 0:1]], dim=1).tanh(), None
 
     _compare_step(rotate, _leaf((2, 3), 1), {"U": U}, (4, 2, 1))
+
+
+def test_the_smallest_feature_of_each_row():
+    U = _leaf((3, 3), scale=0.5)
+
+    def shifted(h, x):
+        a = (h @ U + x).tanh()
+        return a - a.amin(dim=1, keepdim=True), a.amin(dim=1)
+
+    _compare_step(shifted, _leaf((2, 3), 1), {"U": U}, (4, 2, 3))
 
 
 def test_gates_sliced_from_the_end():
@@ -694,3 +705,17 @@ def test_scans_are_recorded_only_inside_the_block():
         layer(x)
     layer(x)
     assert len(records) == 1 and records[0].per_step(records[0].carries[0])[3].shape == (1, 3)
+
+
+def test_one_source_serves_every_size_of_a_cell():
+    from tinygrad_rnn.compiler import compile_step
+    from tinygrad_rnn.nn.recurrent import _layer_step
+
+    programs = []
+    for input_size, hidden_size in [(3, 2), (100, 512), (7, 5)]:
+        layer = tg.nn.LSTM(input_size, hidden_size)
+        step = functools.partial(_layer_step, layer.recurrence, *layer.layer_weights(0, 0))
+        carry = (tg.zeros(2, hidden_size), tg.zeros(2, hidden_size))
+        programs.append(compile_step(step, carry, False, (input_size,), np.float32))
+    assert len({p.source for p in programs}) == 1 and len({id(p.forward) for p in programs}) == 1
+    assert [p.dims.tolist() for p in programs][1] == [512, 4 * 512, 2 * 512, 3 * 512]  # H, 4H, 2H, 3H

@@ -188,7 +188,7 @@ def _axis(value: Value) -> int:
 def _reduce(value: Value, a: str) -> str:
     axis, keep, kind = _axis(value), value.params.get("keepdim", False), value.op
     if axis == 1:  # over the features of each row: a column (n, 1)
-        column = f"row_sum({a})" if kind in ("sum", "mean") else f"row_max({a})"
+        column = f"row_sum({a})" if kind in ("sum", "mean") else f"row_{kind}({a})"
         if kind == "mean":
             column = f"({column} / np.{value.dtype.name}({_size_names.of(value.inputs[0].shape[1])}))"
         return column if keep else f"{column}.reshape({_dims(value.shape)})"
@@ -223,6 +223,11 @@ def _permute(value: Value, a: str) -> str:
     return f"np.ascontiguousarray({a}.T)" if len(dims) == 2 else f"np.ascontiguousarray(np.transpose({a}, {dims}))"
 
 
+def _is_top(a: str, extremum: str) -> str:
+    """As the primitive: a NaN is the extremum of its row (row_max returns it), and NaN == NaN is False."""
+    return f"(({a} == {extremum}({a})) | (np.isnan({a}) & np.isnan({extremum}({a}))))"
+
+
 ARRAY = {
     "matmul": lambda v, a, b: f"mm({a}, {b})",
     "permute": _permute,
@@ -230,11 +235,10 @@ ARRAY = {
     "expand": lambda v, a: f"np.broadcast_to({a}, {_dims(v.shape)})",
     "getitem": lambda v, a: f"{a}[{_index(v.params['index'])}]",
     "cat": lambda v, *xs: f"np.concatenate(({', '.join(xs)},), axis={v.params.get('dim', 0) % len(v.shape)})",
-    "sum": _reduce, "mean": _reduce, "max": _reduce,
-    # as the primitive: a NaN is the top of its row (row_max returns it), and NaN == NaN is False
-    "max.is_top": lambda v, a: f"(({a} == row_max({a})) | (np.isnan({a}) & np.isnan(row_max({a}))))",
-    "max.ties": lambda v, a: f"row_sum((({a} == row_max({a})) | (np.isnan({a}) & np.isnan(row_max({a}))))"
-                             f".astype(np.{v.dtype.name}))",
+    "sum": _reduce, "mean": _reduce, "max": _reduce, "min": _reduce,
+    "max.is_top": lambda v, a: _is_top(a, "row_max"), "min.is_top": lambda v, a: _is_top(a, "row_min"),
+    "max.ties": lambda v, a: f"row_sum({_is_top(a, 'row_max')}.astype(np.{v.dtype.name}))",
+    "min.ties": lambda v, a: f"row_sum({_is_top(a, 'row_min')}.astype(np.{v.dtype.name}))",
     "logsumexp": _logsumexp, "softmax": _softmax, "logsoftmax": _softmax,
 }
 SUPPORTED = set(SCALAR) | set(ARRAY) | {"indexput"}
@@ -247,8 +251,9 @@ def check_supported(values: list) -> None:
             where = f" at {value.source}" if value.source else ""
             raise UnsupportedStep(f"scan: the step uses '{value.op}'{where}, which the compiler does not "
                                   "support; use compiled=False")
-        if value.op in ("max", "max.is_top", "max.ties") and _axis(value) != 1:
-            raise UnsupportedStep("scan: max over the batch is not supported by the compiler; use compiled=False")
+        if value.op.split(".")[0] in ("max", "min") and _axis(value) != 1:
+            raise UnsupportedStep(f"scan: {value.op.split('.')[0]} over the batch is not supported by the compiler; "
+                                  "use compiled=False")
 
 
 # -- fuse --------------------------------------------------------------------------------------
@@ -704,7 +709,7 @@ def _emit(plan: Schedule, record: bool) -> tuple[str, list]:
     out.line(f"return ({', '.join(results)},)", 1)
 
     header = ["import numpy as np",
-              "from tinygrad_rnn.compiler.runtime import mm, mm_tn, row_max, row_sum, sigmoid, tanh", ""]
+              "from tinygrad_rnn.compiler.runtime import mm, mm_tn, row_max, row_min, row_sum, sigmoid, tanh", ""]
     source = "\n".join(header + forward_lines + ["", ""] + out.lines) + "\n"
     arrays = [v.data if v.op == "const" else np.asarray(v.params["condition"]) for v in constants]
     return source, arrays

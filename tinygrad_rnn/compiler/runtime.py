@@ -42,6 +42,15 @@ def row_max(a):
 
 
 @njit(cache=True)
+def row_min(a):
+    """The smallest value of each row of a 2-D array, as a column (n, 1)."""
+    out = np.empty((a.shape[0], 1), a.dtype)
+    for i in range(a.shape[0]):
+        out[i, 0] = a[i].min()
+    return out
+
+
+@njit(cache=True)
 def row_sum(a):
     """The sum of each row of a 2-D array, as a column (n, 1)."""
     out = np.empty((a.shape[0], 1), a.dtype)

@@ -183,7 +183,7 @@ def _row_wise(value: Value) -> bool:
         return first == slice(None) or first is Ellipsis
     if value.op in ("cat", "stack", "softmax", "logsoftmax"):
         return value.params.get("dim", 0) not in (0, -len(value.shape))
-    if value.op in ("sum", "mean", "max", "logsumexp"):
+    if value.op in ("sum", "mean", "max", "min", "logsumexp"):
         dims = value.params.get("dim")
         rank = len(value.inputs[0].shape)
         dims = () if dims is None else dims if isinstance(dims, tuple) else (dims,)

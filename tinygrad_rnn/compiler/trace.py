@@ -34,7 +34,7 @@ TRACE_BATCHES = (2, 3)  # the two batch sizes traced; any two distinct sizes wou
 
 # Arrays a primitive's forward saves from its input data (masks), which its backward reads
 # as constants: the compiler recomputes them from the input (kernels.MASKS).
-DERIVED_ARRAYS = {"relu": ("positive",), "clamp": ("inside",), "max": ("is_top", "ties")}
+DERIVED_ARRAYS = {"relu": ("positive",), "clamp": ("inside",), "max": ("is_top", "ties"), "min": ("is_top", "ties")}
 
 
 class UnsupportedStep(TypeError):
@@ -306,7 +306,7 @@ def _merge(first: Trace, second: Trace) -> Trace:
 def _mixes_the_batch(value: Value) -> bool:
     """Whether a forward op combines the rows of different sequences (a sum over dim 0, say)."""
     if not value.inputs or not value.inputs[0].batched or value.op not in (
-            "sum", "mean", "max", "logsumexp", "softmax", "logsoftmax"):
+            "sum", "mean", "max", "min", "logsumexp", "softmax", "logsoftmax"):
         return False
     rank, dim = len(value.inputs[0].shape), value.params.get("dim")
     dims = range(rank) if dim is None else dim if isinstance(dim, (tuple, list)) else (dim,)
