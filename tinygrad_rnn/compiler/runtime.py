@@ -14,13 +14,32 @@ from ..kernels.recurrent import _sigmoid as sigmoid  # noqa: F401  (scalar forms
 from ..kernels.recurrent import _tanh as tanh  # noqa: F401  the fused kernels' own)
 
 
+# Up to this many rows (a batch of one or two, the tail of a packed batch), a product is a
+# loop of ours: a GEMM call costs more than the arithmetic (BLAS wakes its threads for it)
+FEW_ROWS = 2
+
+
 @njit(cache=True)
 def mm(a, b):
     """a @ b for 2-D arrays, through BLAS; operands whose rows are not contiguous are copied."""
     out = np.empty((a.shape[0], b.shape[1]), a.dtype)
-    if a.shape[0] and b.shape[1]:
+    if a.shape[0] <= FEW_ROWS:
+        _few_rows_times(a, b, out)
+    elif b.shape[1]:
         matmul_into(np.ascontiguousarray(a), np.ascontiguousarray(b), out)
     return out
+
+
+@njit(cache=True, fastmath={"contract"})
+def _few_rows_times(a, b, out):
+    """out = a @ b, row by row: each row of out sums the rows of b, scaled (vectorizes along them)."""
+    for i in range(a.shape[0]):
+        row = out[i]
+        row[:] = 0
+        for p in range(a.shape[1]):
+            scale, source = a[i, p], b[p]
+            for j in range(row.shape[0]):
+                row[j] += scale * source[j]
 
 
 @njit(cache=True)
