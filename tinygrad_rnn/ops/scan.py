@@ -57,7 +57,8 @@ class Scan(Function):
 
     def recording(self, output):
         raise RuntimeError("scan: backward with create_graph=True (a derivative of a gradient) is not supported "
-                           "through a compiled scan; use compiled=False")
+                           "through a compiled scan; use compiled=False (for a recurrent layer: build it with "
+                           "fused=False)")
 
     @staticmethod
     def run(program, carry: tuple, xs, batch_sizes: np.ndarray, reverse: bool, record=None):
