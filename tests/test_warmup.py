@@ -50,6 +50,16 @@ print("compiled after warm_up:", Recorder.compiled)
 """
 
 
+# a cell that tg.scan compiles for its sizes: no warm-up can do it ahead, and the line says so
+GENERATED_CELL = """
+import tinygrad_rnn as tg
+from tinygrad_rnn import nn
+
+output, _ = nn.MinGRU(3, 11)(tg.randn(4, 2, 3))
+output.sum().backward()
+"""
+
+
 def run_in_process_with_cache(cache, code: str) -> subprocess.CompletedProcess:
     env = {name: value for name, value in os.environ.items() if not name.startswith("NUMBA_")}
     env.update(NUMBA_CACHE_DIR=str(cache))
@@ -65,3 +75,7 @@ def test_first_compilation_says_so_once_and_warm_up_leaves_nothing_to_compile(tm
     second = run_in_process_with_cache(tmp_path, WARM_UP_THEN_TRAIN)  # loaded from disk: nothing to say
     assert second.returncode == 0, second.stderr[-3000:]
     assert NOTICE not in second.stderr
+    cell = run_in_process_with_cache(tmp_path, GENERATED_CELL)  # hand-written kernels cached, the cell not
+    assert cell.returncode == 0, cell.stderr[-3000:]
+    assert cell.stderr.count(NOTICE) == 1, cell.stderr
+    assert "once for each cell and size" in cell.stderr and "warmup" not in cell.stderr

@@ -30,6 +30,7 @@ from numba.core import event
 
 
 _TEMPORARY_PREFIX = "tinygrad_rnn-numba-"
+_GENERATED_PREFIX = "tinygrad_rnn_scan_"  # the modules compiler/__init__.py writes a cell's code into
 
 
 def _probe():
@@ -82,9 +83,13 @@ class _FirstCompileNotice(event.Listener):
         if self.said or not module.startswith("tinygrad_rnn"):  # the user's own numba code is not ours
             return
         self.said = True
-        kept = ("numba keeps the result on disk, so this happens once; "
-                "`python -m tinygrad_rnn.warmup` does it ahead of time" if _KEPT else
-                "numba cannot keep the result between runs (see the warning above)")
+        if not _KEPT:
+            kept = "numba cannot keep the result between runs (see the warning above)"
+        elif module.startswith(_GENERATED_PREFIX):  # a tg.scan cell: compiled for its sizes, so no warm-up
+            kept = "numba keeps the result on disk, so this happens once for each cell and size"
+        else:
+            kept = ("numba keeps the result on disk, so this happens once; "
+                    "`python -m tinygrad_rnn.warmup` does it ahead of time")
         print(f"tinygrad_rnn: compiling numba kernels at their first use (seconds); {kept}",
               file=sys.stderr, flush=True)
 
