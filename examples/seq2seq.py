@@ -28,13 +28,13 @@ Attention (``--attention``): the decoder's output at each step also looks at eve
 output, weighted by a softmax of learned scores (Luong, Pham and Manning 2015, "general"
 score; the Attention class), instead of reading the source only through one final state.
 ``--task reverse`` shows why it matters: reversing strings of 5 to 60 random letters, the
-plain encoder-decoder must squeeze a whole string into one vector and fails beyond about
-15 letters, as Bahdanau, Cho and Bengio (2014) found for long sentences; the attentive
-one reads each letter where it is. That task trains both and plots exact match by length.
+plain encoder-decoder must squeeze a whole string into one vector and fails from about 15
+letters on, as Bahdanau, Cho and Bengio (2014) found for long sentences; the attentive one
+reads each letter where it is. That task trains both and plots exact match by length.
 
 Run: python examples/seq2seq.py                   (under a minute on 2 cores)
      python examples/seq2seq.py --attention       (the same, with attention)
-     python examples/seq2seq.py --task reverse    (plain vs attentive on reversal; about 5 minutes)
+     python examples/seq2seq.py --task reverse    (plain vs attentive on reversal; 5 to 12 minutes)
      python examples/seq2seq.py --quick           (seconds; a smoke test; also with the options above)
 """
 
@@ -349,9 +349,11 @@ def plot(losses, accuracies, baseline: float, per_format: dict, name: str, path:
     plt.close(figure)
 
 
-# Defaults of each task: (train size, test size, epochs); --quick: a smoke test of seconds.
-TASK_SIZES = {"dates": (20000, 2000, 5), "reverse": (20000, 1000, 10)}
-QUICK_SIZES = {"dates": (1000, 200, 2), "reverse": (600, 100, 1)}
+# Defaults of each task: (train size, test size, epochs, learning rate); --quick: a smoke test of seconds.
+# Reversal trains at 1e-3: at 3e-3 the attentive model's held-out exact match swung by up to 0.14
+# between its last epochs (0.879, then 0.742), at 1e-3 by 0.06.
+TASK_DEFAULTS = {"dates": (20000, 2000, 5, 3e-3), "reverse": (20000, 1000, 10, 1e-3)}
+QUICK_DEFAULTS = {"dates": (1000, 200, 2, 3e-3), "reverse": (600, 100, 1, 1e-3)}
 
 
 def main(argv=None) -> dict:
@@ -368,13 +370,13 @@ def main(argv=None) -> dict:
     parser.add_argument("--embed", type=int, default=32)
     parser.add_argument("--hidden", type=int, default=128)
     parser.add_argument("--batch-size", type=int, default=64)
-    parser.add_argument("--lr", type=float, default=3e-3)
+    parser.add_argument("--lr", type=float, help="Adam's learning rate; default: 3e-3 for dates, 1e-3 for reverse")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--quick", action="store_true", help="tiny run for a smoke test")
     parser.add_argument("--out", default="out", help="folder for the plot")
     args = parser.parse_args(argv)
-    sizes = QUICK_SIZES[args.task] if args.quick else TASK_SIZES[args.task]
-    for name, default in zip(("train_size", "test_size", "epochs"), sizes):
+    defaults = QUICK_DEFAULTS[args.task] if args.quick else TASK_DEFAULTS[args.task]
+    for name, default in zip(("train_size", "test_size", "epochs", "lr"), defaults):
         if args.quick or getattr(args, name) is None:
             setattr(args, name, default)
     if args.quick:
