@@ -6,6 +6,11 @@ import os
 import subprocess
 import sys
 
+import numpy as np
+
+import tinygrad_rnn as tg
+from tinygrad_rnn.warmup import warm_up
+
 NOTICE = "tinygrad_rnn: compiling numba kernels at their first use"
 
 # In a process whose numba cache starts empty: the user's own numba code, then warm_up, then the
@@ -79,3 +84,11 @@ def test_first_compilation_says_so_once_and_warm_up_leaves_nothing_to_compile(tm
     assert cell.returncode == 0, cell.stderr[-3000:]
     assert cell.stderr.count(NOTICE) == 1, cell.stderr
     assert "once for each cell and size" in cell.stderr and "warmup" not in cell.stderr
+
+
+def test_warm_up_leaves_the_random_generator_as_it_was():
+    tg.manual_seed(3)
+    expected = tg.randn(5).numpy()
+    tg.manual_seed(3)
+    warm_up(dtypes=(np.float64,))  # compiled already in this process, or loaded from the cache
+    np.testing.assert_array_equal(tg.randn(5).numpy(), expected)

@@ -15,7 +15,7 @@ import time
 
 import numpy as np
 
-from . import nn
+from . import nn, rng
 from .creation import randn
 from .functional import logsigmoid
 from .nn.utils.rnn import pack_sequence
@@ -25,18 +25,25 @@ LAYERS = [(nn.RNN, {"nonlinearity": "tanh"}), (nn.RNN, {"nonlinearity": "relu"})
 
 
 def warm_up(dtypes=(np.float32, np.float64)) -> float:
-    """Run every hand-written kernel forward and backward in each dtype; the seconds it took."""
+    """Run every hand-written kernel forward and backward in each dtype; the seconds it took.
+
+    The random generator is left as it was: a script may call this after ``tg.manual_seed``.
+    """
     started = time.perf_counter()
-    for dtype in dtypes:
-        for layer, options in LAYERS:
-            rnn = layer(3, 4, bidirectional=True, **options).to(dtype)
-            # sequences of different lengths: the packed path every layer takes
-            packed = pack_sequence([randn(5, 3, dtype=dtype, requires_grad=True), randn(2, 3, dtype=dtype)],
-                                   enforce_sorted=True)
-            output, _ = rnn(packed)
-            output.data.sum().backward()
-        x = randn(4, dtype=dtype, requires_grad=True)
-        (x.sigmoid() + logsigmoid(x)).sum().backward()  # the pointwise kernels
+    state = rng.generator().bit_generator.state
+    try:
+        for dtype in dtypes:
+            for layer, options in LAYERS:
+                rnn = layer(3, 4, bidirectional=True, **options).to(dtype)
+                # sequences of different lengths: the packed path every layer takes
+                packed = pack_sequence([randn(5, 3, dtype=dtype, requires_grad=True), randn(2, 3, dtype=dtype)],
+                                       enforce_sorted=True)
+                output, _ = rnn(packed)
+                output.data.sum().backward()
+            x = randn(4, dtype=dtype, requires_grad=True)
+            (x.sigmoid() + logsigmoid(x)).sum().backward()  # the pointwise kernels
+    finally:
+        rng.generator().bit_generator.state = state
     return time.perf_counter() - started
 
 
