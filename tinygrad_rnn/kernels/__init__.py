@@ -93,7 +93,7 @@ class _FirstCompileNotice(event.Listener):
         print(f"tinygrad_rnn: compiling numba kernels at their first use (seconds); {kept}",
               file=sys.stderr, flush=True)
 
-    def on_end(self, compiling):
+    def on_end(self, compiling):  # numba's Listener asks for both ends; the start is enough here
         pass
 
 
