@@ -296,9 +296,10 @@ def parse_args(argv=None):
     parser.add_argument("--explode-lr", type=float, default=0.1, help="SGD learning rate")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", default="out", help="folder for the PNGs")
-    parser.add_argument("--quick", action="store_true", help="a few seconds: short sequences, few steps")
+    parser.add_argument("--quick", action="store_true", help="a smoke test in seconds: short sequences, few steps")
     args = parser.parse_args(argv)
     if args.quick:
+        print("--quick: a smoke test on a tiny run; its numbers are not the example's results")
         args.steps, args.seq_len, args.test_size, args.eval_every = 20, 16, 200, 10
         args.explode_steps = 25
     args.models = [m.strip() for m in args.models.split(",") if m.strip()]

@@ -169,9 +169,10 @@ def parse_args(argv=None):
     parser.add_argument("--score", nargs="*", default=[], help="extra strings to score")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", default="out", help="folder for the plot and results")
-    parser.add_argument("--quick", action="store_true", help="a tiny run that finishes in seconds")
+    parser.add_argument("--quick", action="store_true", help="a smoke test: a tiny run that finishes in seconds")
     args = parser.parse_args(argv)
     if args.quick:
+        print("--quick: a smoke test on a tiny run; its numbers are not the example's results")
         args.hidden, args.embed, args.epochs, args.max_train, args.samples = 32, 16, 2, 600, 3
     return args
 

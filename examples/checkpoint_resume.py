@@ -6,7 +6,8 @@ again but stops halfway, saves model + optimizer + step with tg.save, builds
 a fresh model and optimizer, loads the checkpoint with tg.load and finishes.
 The two runs print identical losses, bit for bit.
 
-Run: python examples/checkpoint_resume.py [--steps 60] [--out out/]
+Run: python examples/checkpoint_resume.py [--steps 60] [--out out/]    (a few seconds)
+     python examples/checkpoint_resume.py --quick                      (12 steps; a smoke test)
 """
 
 import argparse
@@ -56,7 +57,8 @@ def train(model, optimizer, first: int, last: int, losses: list) -> None:
         losses.append(loss.item())
 
 
-def main(steps: int = 60, out: str = "out") -> bool:
+def run(steps: int = 60, out: str = "out") -> bool:
+    """Train straight through, and again with a save and a load halfway; whether the losses agree."""
     model, optimizer = build()
     straight = []
     train(model, optimizer, 0, steps, straight)
@@ -83,9 +85,17 @@ def main(steps: int = 60, out: str = "out") -> bool:
     return same
 
 
-if __name__ == "__main__":
+def main(argv=None) -> bool:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps", type=int, default=60)
-    parser.add_argument("--out", default="out")
-    args = parser.parse_args()
-    raise SystemExit(0 if main(args.steps, args.out) else 1)
+    parser.add_argument("--out", default="out", help="folder for checkpoint.npz")
+    parser.add_argument("--quick", action="store_true", help="12 steps: a smoke test")
+    args = parser.parse_args(argv)
+    if args.quick:
+        args.steps = 12
+        print("--quick: a smoke test on a tiny run; its numbers are not the example's results")
+    return run(args.steps, args.out)
+
+
+if __name__ == "__main__":
+    raise SystemExit(0 if main() else 1)

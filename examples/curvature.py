@@ -348,9 +348,10 @@ def parse_args(argv=None):
     parser.add_argument("--sgd-lr", type=float, default=0.1, help="reference SGD lr (adding_problem's exploding run)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", default="out", help="folder for the PNGs")
-    parser.add_argument("--quick", action="store_true", help="a few seconds: short sequences, few steps")
+    parser.add_argument("--quick", action="store_true", help="a smoke test in seconds: short sequences, few steps")
     args = parser.parse_args(argv)
     if args.quick:
+        print("--quick: a smoke test on a tiny run; its numbers are not the example's results")
         args.steps, args.seq_len, args.hidden, args.every, args.probe_size = 30, 10, 8, 10, 20
         args.descent_steps, args.gains = 5, "0.5,1.5"
     args.gains = [float(g) for g in args.gains.split(",") if g.strip()]

@@ -118,9 +118,10 @@ def parse_args(argv=None):
     parser.add_argument("--lr", type=float, default=3e-3, help="Adam learning rate")
     parser.add_argument("--seed", type=int, default=0, help="the split, initialisation and batch order")
     parser.add_argument("--out", default="out", help="folder for the PNG")
-    parser.add_argument("--quick", action="store_true", help="a few seconds: 2 epochs")
+    parser.add_argument("--quick", action="store_true", help="a smoke test in seconds: 2 epochs")
     args = parser.parse_args(argv)
     if args.quick:
+        print("--quick: a smoke test on a tiny run; its numbers are not the example's results")
         args.epochs = 2
     args.models = [m.strip() for m in args.models.split(",") if m.strip()]
     for m in args.models:

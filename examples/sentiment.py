@@ -315,6 +315,7 @@ def main(argv=None) -> dict:
     parser.add_argument("--out", default="out", help="folder for the plot")
     args = parser.parse_args(argv)
     if args.quick:
+        print("--quick: a smoke test on a tiny run; its numbers are not the example's results")
         args.epochs, args.negation_epochs = 1, 2
 
     tweets = tweets_experiment(args)

@@ -126,9 +126,10 @@ def parse_args(argv=None):
     parser.add_argument("--lr", type=float, default=1e-2, help="Adam learning rate")
     parser.add_argument("--seeds", type=int, default=5, help="LSTMs trained, one per seed")
     parser.add_argument("--out", default="out", help="folder for the PNG")
-    parser.add_argument("--quick", action="store_true", help="a few seconds: 3 epochs, 2 seeds")
+    parser.add_argument("--quick", action="store_true", help="a smoke test in seconds: 3 epochs, 2 seeds")
     args = parser.parse_args(argv)
     if args.quick:
+        print("--quick: a smoke test on a tiny run; its numbers are not the example's results")
         args.epochs, args.seeds = 3, 2
     return args
 

@@ -176,9 +176,10 @@ def parse_args(argv=None):
     parser.add_argument("--samples", type=int, default=5)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", default="out", help="folder for the plot and results")
-    parser.add_argument("--quick", action="store_true", help="a tiny run that finishes in seconds")
+    parser.add_argument("--quick", action="store_true", help="a smoke test: a tiny run that finishes in seconds")
     args = parser.parse_args(argv)
     if args.quick:
+        print("--quick: a smoke test on a tiny run; its numbers are not the example's results")
         args.size, args.layers, args.epochs, args.max_batches, args.max_eval_batches = 32, 1, 1, 60, 10
         args.samples = 2
     return args

@@ -120,3 +120,18 @@ def test_cells_quick_reports_compiled_composed_and_the_built_in_cell(tmp_path):
     ms = json.loads(out.read_text())["train_ms"]["MinGRU"]["S"]
     assert set(ms) == {"compiled", "composed", "RNN compiled"} and all(_positive_finite(v) for v in ms.values())
     assert "MinGRU S: composed / compiled >= 5" in run.stdout
+
+
+def test_threads_quick_times_the_limit_off_and_on(tmp_path):
+    out = tmp_path / "threads.json"
+    run = subprocess.run(
+        [sys.executable, "-m", "tinygrad_rnn.bench", "threads", "--quick", "--kinds", "GRU", "--busy",
+         "--json", str(out)],
+        capture_output=True, text=True, timeout=600,
+    )
+    assert run.returncode == 0, run.stderr
+    assert "one core kept busy" in run.stdout and "GRU S" in run.stdout
+    results = json.loads(out.read_text())
+    assert results["settings"]["busy"] is True and results["settings"]["rounds"] == 3
+    assert set(results["ms"]) == {"GRU S"}
+    assert all(_positive_finite(ms) for ms in results["ms"]["GRU S"].values())

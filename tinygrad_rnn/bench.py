@@ -20,6 +20,10 @@ a fresh process with cold and warm caches.
 ``cells``: the five cells with no hand-written kernel, compiled against
 their composed path, and against the built-in cell closest in GEMM work.
 
+``threads``: a fused training step with the one-BLAS-thread limit of small
+time loops (kernels/threads.py) off and on; ``--busy`` keeps a process
+spinning on one core meanwhile, as on a machine shared with other work.
+
 Every candidate is timed with timeit, and the candidates are interleaved:
 each round times all of them once, so a slow moment of a shared machine
 hits them all alike. Reported figures are medians over the rounds.
@@ -719,6 +723,70 @@ def _print_hvp(results: dict) -> None:
         print(f"goal: {goal['goal']}: {goal['measured']:.2f}x ({'met' if goal['met'] else 'NOT met'})")
 
 
+# -- threads -------------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def _one_thread_below(limit: int):
+    """kernels/threads.py's ONE_THREAD_BELOW set to ``limit`` for a block."""
+    from .kernels import threads
+
+    default, threads.ONE_THREAD_BELOW = threads.ONE_THREAD_BELOW, limit
+    try:
+        yield
+    finally:
+        threads.ONE_THREAD_BELOW = default
+
+
+@contextlib.contextmanager
+def _busy_core(busy: bool):
+    """With ``busy``, another process spins on one core for the duration of the block."""
+    if not busy:
+        yield
+        return
+    import subprocess
+
+    spinner = subprocess.Popen([sys.executable, "-c", "while True: pass"])
+    try:
+        yield
+    finally:
+        spinner.kill()
+        spinner.wait()
+
+
+def run_threads(args) -> dict:
+    from .kernels import threads
+
+    repeat = 3 if args.quick else args.repeat
+    configs = args.configs or (["S"] if args.quick else ["S", "M"])
+    results = {"command": "python -m tinygrad_rnn.bench " + " ".join(args.argv), "machine": machine(),
+               "settings": {"rounds": repeat, "dtype": "float32", "statistic": "median of rounds",
+                            "openblas_threads": threads.num_threads(), "busy": args.busy,
+                            "one_thread_below": threads.ONE_THREAD_BELOW},
+               "ms": {}}
+    with _busy_core(args.busy):
+        for kind in args.kinds or ["LSTM", "GRU"]:
+            for config in configs:
+                step = _rnn_step(tg, kind, config, fused=True, train=True)
+                candidates = {"limit off": Candidate("step()", {"step": step}, lambda: _one_thread_below(0)),
+                              "limit on": Candidate("step()", {"step": step})}
+                ms = {name: t * 1e3 for name, t in _medians(interleaved_rounds(candidates, 1, repeat, WARMUP_S)).items()}
+                results["ms"][f"{kind} {config}"] = ms
+    _print_threads(results)
+    return results
+
+
+def _print_threads(results: dict) -> None:
+    settings, facts = results["settings"], results["machine"]
+    print(f"fused training step, float32, ms, median of {settings['rounds']} rounds, OpenBLAS threads "
+          f"{settings['openblas_threads']}, {'one core kept busy' if settings['busy'] else 'no added load'}; "
+          f"{facts['cpu']}; load average {facts['load_average_1min']:.2f}")
+    for case, ms in results["ms"].items():
+        shape = RNN_CONFIGS[case.split()[1]]
+        print(f"  {case} {shape}: limit off {ms['limit off']:.2f}, on {ms['limit on']:.2f}, "
+              f"off/on {ms['limit off'] / ms['limit on']:.2f}x")
+
+
 # -- command line -------------------------------------------------------------------
 
 
@@ -748,6 +816,12 @@ def main(argv=None) -> dict:
     hvp_parser.add_argument("--config", choices=list(RNN_CONFIGS), default="S", help="configuration (S)")
     hvp_parser.add_argument("--kinds", nargs="+", choices=list(RNN_GATES), help="layers (all)")
     hvp_parser.set_defaults(run=run_hvp)
+    threads_parser = commands.add_parser("threads", help="fused training step, one-BLAS-thread limit off and on")
+    threads_parser.add_argument("--repeat", type=int, default=5, help="interleaved rounds (5)")
+    threads_parser.add_argument("--configs", nargs="+", choices=list(RNN_CONFIGS), help="configurations (S M)")
+    threads_parser.add_argument("--kinds", nargs="+", choices=list(RNN_GATES), help="layers (LSTM GRU)")
+    threads_parser.add_argument("--busy", action="store_true", help="keep one core busy with another process")
+    threads_parser.set_defaults(run=run_threads)
     for command in commands.choices.values():  # options every benchmark shares
         command.add_argument("--quick", action="store_true", help="a few rounds: a smoke test")
         command.add_argument("--json", metavar="PATH", help="also write the numbers as JSON")

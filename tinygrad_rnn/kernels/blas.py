@@ -52,8 +52,7 @@ def _find_library() -> str | None:
     return None
 
 
-def _load() -> bool:
-    path = _find_library()
+def _load(path: str | None) -> bool:
     if path is None:
         return False
     import llvmlite.binding as llvm
@@ -62,7 +61,8 @@ def _load() -> bool:
     return True
 
 
-AVAILABLE = _load()
+LIBRARY = _find_library()  # its path; threads.py sets its thread count
+AVAILABLE = _load(LIBRARY)
 
 
 def matmul_into(a, b, out):

@@ -21,6 +21,7 @@ import numpy as np
 
 from ..autograd import Function
 from ..kernels import recurrent as kernel
+from ..kernels.threads import one_thread_if_small
 
 
 class _Sequence(Function):
@@ -92,6 +93,11 @@ class _Sequence(Function):
             arrays = tuple(a.astype(np.float32) for a in arrays)
         return self._split(arrays)
 
+    @staticmethod
+    def _threads(batch_sizes, w_hh):
+        """BLAS on one thread through the time loop if its per-step GEMM is small (kernels/threads.py)."""
+        return one_thread_if_small(int(batch_sizes[0]), w_hh.size)
+
     def _output(self, y: np.ndarray) -> np.ndarray:
         """The kernel's result in the inputs' dtype."""
         return y.astype(np.float16) if self.half else y
@@ -128,14 +134,16 @@ class RNNSequence(_Sequence):
         x, (h0,), w_ih, w_hh, b_ih, b_hh = self._unpack(arrays, batch_sizes)
         self.relu = nonlinearity == "relu"
         save = self.needs_input_grad is not None
-        y, saved = kernel.rnn_forward(x, h0, w_ih, w_hh, b_ih, b_hh, batch_sizes, reverse, self.relu, save)
+        with self._threads(batch_sizes, w_hh):
+            y, saved = kernel.rnn_forward(x, h0, w_ih, w_hh, b_ih, b_hh, batch_sizes, reverse, self.relu, save)
         if save:
             self._remember(x, w_ih, w_hh, b_ih, batch_sizes, reverse, y, saved)
         return self._output(y)
 
     def backward(self, grad):
-        grads = kernel.rnn_backward(self._compute(grad), self.y, self.saved, self.x, self.w_ih, self.w_hh,
-                                    self.has_bias, self.batch_sizes, self.reverse, self.relu, self._weight_needs())
+        with self._threads(self.batch_sizes, self.w_hh):
+            grads = kernel.rnn_backward(self._compute(grad), self.y, self.saved, self.x, self.w_ih, self.w_hh,
+                                        self.has_bias, self.batch_sizes, self.reverse, self.relu, self._weight_needs())
         return self._trim(grads)
 
 
@@ -147,14 +155,16 @@ class LSTMSequence(_Sequence):
     def forward(self, *arrays, batch_sizes, reverse=False):
         x, (h0, c0), w_ih, w_hh, b_ih, b_hh = self._unpack(arrays, batch_sizes)
         save = self.needs_input_grad is not None
-        y, saved = kernel.lstm_forward(x, h0, c0, w_ih, w_hh, b_ih, b_hh, batch_sizes, reverse, save)
+        with self._threads(batch_sizes, w_hh):
+            y, saved = kernel.lstm_forward(x, h0, c0, w_ih, w_hh, b_ih, b_hh, batch_sizes, reverse, save)
         if save:
             self._remember(x, w_ih, w_hh, b_ih, batch_sizes, reverse, y, saved)
         return self._output(y)
 
     def backward(self, grad):
-        grads = kernel.lstm_backward(self._compute(grad), self.y, self.saved, self.x, self.w_ih, self.w_hh,
-                                     self.has_bias, self.batch_sizes, self.reverse, self._weight_needs())
+        with self._threads(self.batch_sizes, self.w_hh):
+            grads = kernel.lstm_backward(self._compute(grad), self.y, self.saved, self.x, self.w_ih, self.w_hh,
+                                             self.has_bias, self.batch_sizes, self.reverse, self._weight_needs())
         return self._trim(grads)
 
 
@@ -166,12 +176,14 @@ class GRUSequence(_Sequence):
     def forward(self, *arrays, batch_sizes, reverse=False):
         x, (h0,), w_ih, w_hh, b_ih, b_hh = self._unpack(arrays, batch_sizes)
         save = self.needs_input_grad is not None
-        y, saved = kernel.gru_forward(x, h0, w_ih, w_hh, b_ih, b_hh, batch_sizes, reverse, save)
+        with self._threads(batch_sizes, w_hh):
+            y, saved = kernel.gru_forward(x, h0, w_ih, w_hh, b_ih, b_hh, batch_sizes, reverse, save)
         if save:
             self._remember(x, w_ih, w_hh, b_ih, batch_sizes, reverse, y, saved)
         return self._output(y)
 
     def backward(self, grad):
-        grads = kernel.gru_backward(self._compute(grad), self.y, self.saved, self.x, self.w_ih, self.w_hh,
-                                    self.has_bias, self.batch_sizes, self.reverse, self._weight_needs())
+        with self._threads(self.batch_sizes, self.w_hh):
+            grads = kernel.gru_backward(self._compute(grad), self.y, self.saved, self.x, self.w_ih, self.w_hh,
+                                        self.has_bias, self.batch_sizes, self.reverse, self._weight_needs())
         return self._trim(grads)
