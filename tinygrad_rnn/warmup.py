@@ -2,11 +2,12 @@
 
 A kernel compiles at its first call for each dtype, which takes seconds, and
 numba keeps the machine code on disk (next to the package, or under
-NUMBA_CACHE_DIR). This runs each hand-written kernel once, forward and
-backward, in float32 and float64, so that later processes load them from
-that cache instead. Cells that ``tg.scan`` compiles (PeepholeLSTM, CIFGLSTM,
-IndRNN, MinGRU, LayerNormLSTM and your own) are generated for their sizes:
-each compiles at its first use at a size, and is cached from then on.
+NUMBA_CACHE_DIR). This runs RNN (tanh and ReLU), LSTM and GRU once, forward
+and backward, in float32 and float64, with inputs that need a gradient and
+inputs that do not: the code ``tg.scan`` generates for them serves every
+size, so later processes load it from that cache instead. Other cells
+(PeepholeLSTM, CIFGLSTM, IndRNN, MinGRU, LayerNormLSTM and your own) compile
+at their first use, and are cached from then on.
 """
 
 from __future__ import annotations
@@ -20,12 +21,12 @@ from .creation import randn
 from .functional import logsigmoid
 from .nn.utils.rnn import pack_sequence
 
-# every layer with a hand-written kernel, and the keyword arguments that pick a kernel
+# the built-in layers, and the keyword arguments that pick their cell
 LAYERS = [(nn.RNN, {"nonlinearity": "tanh"}), (nn.RNN, {"nonlinearity": "relu"}), (nn.LSTM, {}), (nn.GRU, {})]
 
 
 def warm_up(dtypes=(np.float32, np.float64)) -> float:
-    """Run every hand-written kernel forward and backward in each dtype; the seconds it took.
+    """Run every built-in layer forward and backward in each dtype; the seconds it took.
 
     The random generator is left as it was: a script may call this after ``tg.manual_seed``.
     """
@@ -35,11 +36,12 @@ def warm_up(dtypes=(np.float32, np.float64)) -> float:
         for dtype in dtypes:
             for layer, options in LAYERS:
                 rnn = layer(3, 4, bidirectional=True, **options).to(dtype)
-                # sequences of different lengths: the packed path every layer takes
-                packed = pack_sequence([randn(5, 3, dtype=dtype, requires_grad=True), randn(2, 3, dtype=dtype)],
-                                       enforce_sorted=True)
-                output, _ = rnn(packed)
-                output.data.sum().backward()
+                for input_needs_grad in (True, False):  # two programs: with the input's gradient, and without
+                    # sequences of different lengths: the packed path every layer takes
+                    packed = pack_sequence([randn(5, 3, dtype=dtype, requires_grad=input_needs_grad),
+                                            randn(2, 3, dtype=dtype)], enforce_sorted=True)
+                    output, _ = rnn(packed)
+                    output.data.sum().backward()
             x = randn(4, dtype=dtype, requires_grad=True)
             (x.sigmoid() + logsigmoid(x)).sum().backward()  # the pointwise kernels
     finally:

@@ -85,8 +85,9 @@ class _FirstCompileNotice(event.Listener):
         self.said = True
         if not _KEPT:
             kept = "numba cannot keep the result between runs (see the warning above)"
-        elif module.startswith(_GENERATED_PREFIX):  # a tg.scan cell: compiled for its sizes, so no warm-up
-            kept = "numba keeps the result on disk, so this happens once for each cell and size"
+        elif module.startswith(_GENERATED_PREFIX):  # a tg.scan cell
+            kept = ("numba keeps the result on disk, so this happens once for each cell (RNN, LSTM and GRU: "
+                    "`python -m tinygrad_rnn.warmup` does it ahead of time)")
         else:
             kept = ("numba keeps the result on disk, so this happens once; "
                     "`python -m tinygrad_rnn.warmup` does it ahead of time")
