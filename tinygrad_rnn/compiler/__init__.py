@@ -39,9 +39,11 @@ from numba import njit
 from numba.core.errors import NumbaIRAssumptionWarning
 
 from ..kernels import blas
+from ..kernels import recurrent as recurrent_kernels
 from ..ops.scan import Scan
 from ..scan import _as_packed
 from ..tensor import Tensor
+from . import runtime
 from .emit import emit
 from .graph import listing
 from .schedule import Schedule, schedule
@@ -130,10 +132,24 @@ def _guards(step) -> list:
     return found
 
 
+def _fingerprint(*modules) -> str:
+    """A hash of the source of the modules generated code calls into."""
+    digest = hashlib.sha256()
+    for module in modules:
+        with open(module.__file__, "rb") as file:
+            digest.update(file.read())
+    return digest.hexdigest()
+
+
+# numba's cache of a generated module is keyed on the module's own source, not on the code it
+# calls; the module's name carries this, so that a change to the runtime compiles anew
+_RUNTIME = _fingerprint(runtime, blas, recurrent_kernels)
+
+
 @functools.lru_cache(maxsize=_CACHE_SIZE)
 def _load(source: str):
     """Compile ``source`` with numba, cached on disk by its hash; in memory where no folder is writable."""
-    name = "tinygrad_rnn_scan_" + hashlib.sha256(source.encode()).hexdigest()[:20]
+    name = "tinygrad_rnn_scan_" + hashlib.sha256((_RUNTIME + source).encode()).hexdigest()[:20]
     namespace = None
     for folder in (os.path.join(os.path.expanduser("~"), ".cache", "tinygrad_rnn"),
                    os.path.join(tempfile.gettempdir(), f"tinygrad_rnn-{os.getuid()}")):

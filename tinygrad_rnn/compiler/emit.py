@@ -348,7 +348,14 @@ class _Writer:
                 self.homes[id(piece)] = _view(home, Value(-1, "getitem", params={"index": index}, shape=piece.shape))
         pieces_of = {id(root): [piece for piece, _ in pieces] for root, pieces in assembled}
         self.lazy |= {id(v) for v in values if _read_transposed(v, self.readers, self.keep)}
-        for run in fuse([v for v in values if id(v) not in absorbed | self.lazy], pieces_of):
+        # a weight gradient A^T B read only transposed: computed as B^T A, with no transpose
+        self.lazy |= {id(v) for v in values if v.op == "matmul" and id(v.inputs[0]) in self.lazy and id(v) not in self.keep
+                      and [u.op for u in self.readers.get(id(v), [])] == ["permute"] and len(v.shape) == 2}
+        waits = dict(pieces_of)  # a reader of a value no code computes waits for what it is made of
+        for value in values:
+            if id(value) in self.lazy:
+                waits[id(value)] = [w for i in value.inputs for w in waits.get(id(i), [i])]
+        for run in fuse([v for v in values if id(v) not in absorbed | self.lazy], waits):
             view = _view(self.refs[id(run[0].inputs[0])], run[0]) if run[0].op == "getitem" else None
             if len(run) == 1 and view is not None:
                 self.refs[id(run[0])] = view
@@ -366,6 +373,12 @@ class _Writer:
         if value.op == "matmul" and id(value.inputs[0]) in self.lazy:
             source, other = value.inputs[0].inputs[0], value.inputs[1]
             self.line(f"{value.name} = mm_tn({self.refs[id(source)].array()}, {self.refs[id(other)].array()})", depth)
+            self.refs[id(value)] = Ref(value.name, value.shape, ("0",) * len(value.shape))
+            return
+        if value.op == "permute" and id(value.inputs[0]) in self.lazy:  # (A^T B)^T = B^T A
+            product = value.inputs[0]
+            a, b = self.refs[id(product.inputs[0].inputs[0])].array(), self.refs[id(product.inputs[1])].array()
+            self.line(f"{value.name} = mm_tn({b}, {a})", depth)
             self.refs[id(value)] = Ref(value.name, value.shape, ("0",) * len(value.shape))
             return
         args = [self.refs[id(i)].array() for i in value.inputs]
@@ -580,7 +593,8 @@ def _emit(plan: Schedule, record: bool) -> tuple[str, list]:
     # forward
     out = _Writer(readers, keep)
     _inputs(out, trace)
-    signature = ["xs", "sizes", "offsets", "reverse", "dims", *(f"carry_{k}" for k in range(count)), *arguments]
+    signature = ["xs", "sizes", "offsets", "reverse", "dims", "threads", *(f"carry_{k}" for k in range(count)),
+                 *arguments]
     out.line(f"def forward({', '.join(signature)}):", 0)
     out.line(_BIND_SIZES, 1)
     out.line("steps, n = len(sizes), xs.shape[0]", 1)
@@ -621,13 +635,14 @@ def _emit(plan: Schedule, record: bool) -> tuple[str, list]:
             out.line(f"carries_{k}[r0:r1] = new_{k}", 2)
     results = [f"state_{k}" for k in range(count)] + ["ys" if y is not None else "xs[:0]"]
     results += rows_arrays + [f"saved_{v.name}" for v in plan.saved] + [f"carries_{k}" for k in range(count * record)]
+    out.line("threads_after_loop(outer_threads)", 1)
     out.line(f"return ({', '.join(results)},)", 1)
     forward_lines = out.lines
 
     # backward
     out = _Writer(readers, keep)
     _inputs(out, trace)
-    signature = ["xs", "sizes", "offsets", "reverse", "dims", "d_ys", *(f"d_final_{k}" for k in range(count)),
+    signature = ["xs", "sizes", "offsets", "reverse", "dims", "threads", "d_ys", *(f"d_final_{k}" for k in range(count)),
                  *arguments, *rows_arrays, *(f"saved_{v.name}" for v in plan.saved)]
     out.line(f"def backward({', '.join(signature)}):", 0)
     out.line(_BIND_SIZES, 1)
@@ -686,6 +701,7 @@ def _emit(plan: Schedule, record: bool) -> tuple[str, list]:
     out.line(f"{', '.join(f'd_{k}' for k in range(count))}, = {', '.join(d_carry)},", 2)
     for k in range(count):
         out.line(f"dstate_{k}[:n] = d_{k}", 2)
+    out.line("threads_after_loop(outer_threads)", 1)
     out.line("n = xs.shape[0]", 1)
     out.refs[id(trace.x)] = array_ref("xs", trace.x.shape)
     for value in rows_needed:
@@ -709,7 +725,8 @@ def _emit(plan: Schedule, record: bool) -> tuple[str, list]:
     out.line(f"return ({', '.join(results)},)", 1)
 
     header = ["import numpy as np",
-              "from tinygrad_rnn.compiler.runtime import mm, mm_tn, row_max, row_min, row_sum, sigmoid, tanh", ""]
+              "from tinygrad_rnn.compiler.runtime import (mm, mm_tn, row_max, row_min, row_sum, sigmoid, tanh,\n"
+              "                                          threads_after_loop, threads_for_loop)", ""]
     source = "\n".join(header + forward_lines + ["", ""] + out.lines) + "\n"
     arrays = [v.data if v.op == "const" else np.asarray(v.params["condition"]) for v in constants]
     return source, arrays
@@ -732,6 +749,7 @@ def _inputs(writer: _Writer, trace) -> None:
 
 
 def _loop_header(writer: _Writer, backward: bool) -> None:
+    writer.line("outer_threads = threads_for_loop(threads)", 1)
     writer.line("for i in range(steps):", 1)
     writer.line(f"t = {'i if reverse else steps - 1 - i' if backward else 'steps - 1 - i if reverse else i'}", 2)
     writer.line("n, r0, r1 = sizes[t], offsets[t], offsets[t + 1]", 2)

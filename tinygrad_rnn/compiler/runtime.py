@@ -10,6 +10,7 @@ import numpy as np
 from numba import njit
 
 from ..kernels.blas import matmul_into, matmul_tn_into
+from ..kernels.threads import blas_threads, set_blas_threads
 from ..kernels.recurrent import _sigmoid as sigmoid  # noqa: F401  (scalar forms LLVM can vectorize,
 from ..kernels.recurrent import _tanh as tanh  # noqa: F401  the fused kernels' own)
 
@@ -76,3 +77,22 @@ def row_sum(a):
     for i in range(a.shape[0]):
         out[i, 0] = a[i].sum()
     return out
+
+
+@njit(cache=True)
+def threads_for_loop(count):
+    """BLAS on ``count`` threads through a time loop (0: as they are); the count to put back after it.
+
+    Only the loop's small per-step GEMMs run on one thread (kernels/threads.py says why): the
+    GEMMs hoisted out of it, over the rows of all steps, keep every thread.
+    """
+    before = blas_threads()
+    if 0 < count < before:
+        set_blas_threads(count)
+    return before
+
+
+@njit(cache=True)
+def threads_after_loop(before):
+    if blas_threads() != before:
+        set_blas_threads(before)

@@ -62,6 +62,7 @@ class Schedule:
 
 
 def schedule(trace: Trace) -> Schedule:
+    _undo_double_transposes(trace)
     per_step = _per_step(trace.values)
     forward = {id(v) for v in trace.forward_values}
     loop_carried = _ancestors([v for v in trace.d_carry if v is not None])
@@ -118,6 +119,21 @@ def _sink(rows: list, loop: list, trace: Trace) -> tuple[list, list]:
             sunk.append(value)
     moved = {id(v) for v in sunk}
     return [v for v in rows if id(v) not in moved], list(reversed(sunk)) + loop
+
+
+def _undo_double_transposes(trace: Trace) -> None:
+    """Read x where the backward reads x^T^T (a weight's gradient path: W, used as W^T, transposed
+    back), and drop the transposes nothing reads any more: each would copy a weight."""
+    def transposed(v: Value) -> bool:
+        return v.op == "permute" and len(v.shape) == 2 and tuple(d % 2 for d in v.params["dims"]) == (1, 0)
+
+    for value in trace.values:
+        value.inputs = tuple(i.inputs[0].inputs[0] if transposed(i) and transposed(i.inputs[0]) else i
+                             for i in value.inputs)
+    results = [*trace.new_carry, trace.y, *trace.d_carry, trace.d_x, *trace.d_params]
+    needed = _ancestors([v for v in results if v is not None])
+    inputs = {id(v) for v in [*trace.carry, trace.x, *trace.params, *trace.grad_carry, trace.grad_y] if v is not None}
+    trace.values = [v for v in trace.values if id(v) in needed or id(v) in inputs]
 
 
 def _scatter_again(loop: list, rows: list, trace: Trace) -> list:

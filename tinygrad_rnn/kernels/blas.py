@@ -131,4 +131,7 @@ def _gemm_into(a, b, out, transpose_a: bool):
              one, _data_pointer(a), _row_stride(a), _data_pointer(b), _row_stride(b),
              zero, _data_pointer(out), _row_stride(out))
 
+    # numba names compiled code by qualified name and a per-process counter: two variants both
+    # called "_gemm_into.<locals>.impl" could meet under one name in code cached by two processes
+    impl.__name__ = impl.__qualname__ = "gemm_tn_into" if transpose_a else "gemm_into"
     return impl

@@ -24,6 +24,9 @@ import contextlib
 import ctypes
 import threading
 
+from numba import types
+from numba.extending import overload
+
 from . import blas
 
 ONE_THREAD_BELOW = 2**24
@@ -32,13 +35,15 @@ ONE_THREAD_BELOW = 2**24
 Set it to 0 to leave the thread count alone."""
 
 
+_GET, _SET = "scipy_openblas_get_num_threads64_", "scipy_openblas_set_num_threads64_"
+
+
 def _controls():
     """(get, set) numpy's OpenBLAS thread count, or None where that library is not found."""
     if blas.LIBRARY is None:
         return None
     library = ctypes.CDLL(blas.LIBRARY)
-    get = getattr(library, "scipy_openblas_get_num_threads64_", None)
-    put = getattr(library, "scipy_openblas_set_num_threads64_", None)
+    get, put = getattr(library, _GET, None), getattr(library, _SET, None)
     if get is None or put is None:
         return None
     get.argtypes, get.restype = [], ctypes.c_int
@@ -78,3 +83,40 @@ def one_thread_if_small(batch: int, weight_elements: int):
             _inside -= 1
             if _inside == 0 and _before > 1:
                 put(_before)
+
+
+def loop_threads(batch: int, weight_elements: int) -> int:
+    """The BLAS threads for a time loop whose steps multiply ``batch`` rows by a weight of
+    ``weight_elements``: 1 below ONE_THREAD_BELOW, else 0 (as they are)."""
+    return 1 if _CONTROLS is not None and batch * weight_elements < ONE_THREAD_BELOW else 0
+
+
+def blas_threads() -> int:
+    """The thread count of numpy's OpenBLAS (1 where that library is not found); also in compiled code."""
+    return 1 if _CONTROLS is None else _CONTROLS[0]()
+
+
+def set_blas_threads(count: int) -> None:
+    """Set the thread count of numpy's OpenBLAS; also in compiled code, around a time loop."""
+    if _CONTROLS is not None:
+        _CONTROLS[1](count)
+
+
+@overload(blas_threads)
+def _compiled_blas_threads():
+    if _CONTROLS is None or not blas.AVAILABLE:
+        return lambda: 1
+    get = types.ExternalFunction(_GET, types.int32())
+    return lambda: get()
+
+
+@overload(set_blas_threads)
+def _compiled_set_blas_threads(count):
+    if _CONTROLS is None or not blas.AVAILABLE:
+        return lambda count: None
+    put = types.ExternalFunction(_SET, types.void(types.int32))
+
+    def set_count(count):
+        put(count)
+
+    return set_count

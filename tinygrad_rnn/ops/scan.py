@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..autograd import Function
-from ..kernels.threads import one_thread_if_small
+from ..kernels.threads import loop_threads
 
 
 class Scan(Function):
@@ -27,8 +27,9 @@ class Scan(Function):
         carry, params = arrays[:count], arrays[count:]
         offsets = np.concatenate([[0], np.cumsum(batch_sizes)]).astype(np.int64)
         sizes = np.asarray(batch_sizes, np.int64)
-        with self._threads(sizes, params):
-            result = program.forward(xs, sizes, offsets, reverse, program.dims, *carry, *params, *program.constants)
+        self.threads = loop_threads(int(sizes[0]), max((p.size for p in params), default=0))
+        result = program.forward(xs, sizes, offsets, reverse, program.dims, self.threads, *carry, *params,
+                                 *program.constants)
         finals, ys, kept = result[:count], result[count], result[count + 1:]
         if program.record:  # every step's carry, after what backward needs
             kept, record.carries = kept[:-count], tuple(c.astype(self.dtype, copy=False) for c in kept[-count:])
@@ -48,20 +49,13 @@ class Scan(Function):
         if self.program.trace.y is None:
             grads[-1] = np.zeros(self.shapes[-1], compute)
         xs = np.ascontiguousarray(self.inputs[0], compute)
-        with self._threads(self.sizes, self.params):
-            result = self.program.backward(xs, self.sizes, self.offsets, self.reverse, self.program.dims, grads[-1],
-                                           *grads[:-1], *self.params, *self.program.constants, *self.kept)
+        result = self.program.backward(xs, self.sizes, self.offsets, self.reverse, self.program.dims, self.threads,
+                                       grads[-1], *grads[:-1], *self.params, *self.program.constants, *self.kept)
         count = len(self.shapes) - 1
         result = tuple(r.astype(self.dtype, copy=False) for r in result)
         if self.program.record:  # the gradient that reached every step's carry, last
             result, self.record._carry_grads = result[:-count], result[-count:]
         return (result[count], *result[:count], *result[count + 1:])
-
-    @staticmethod
-    def _threads(sizes, params):
-        """BLAS on one thread through the time loop if each step's GEMMs are small (kernels/threads.py):
-        measured by the largest tensor the step reads, its weight."""
-        return one_thread_if_small(int(sizes[0]) if len(sizes) else 0, max((p.size for p in params), default=0))
 
     def recording(self, output):
         raise RuntimeError("scan: backward with create_graph=True (a derivative of a gradient) is not supported "
