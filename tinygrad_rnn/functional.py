@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import arguments, rng
+from . import arguments, creation, rng
 from .ops.pointwise import LogSigmoid
 from .tensor import Tensor
 
@@ -85,6 +85,99 @@ def dropout(x: Tensor, p: float = 0.5, training: bool = True) -> Tensor:
         mask = keep.astype(x.dtype) / np.asarray(1.0 - p, x.dtype)
     return x * Tensor(mask)
 
+
+
+# -- normalisation and attention ---------------------------------------------------------
+
+
+def layer_norm(input: Tensor, normalized_shape, weight: Tensor | None = None, bias: Tensor | None = None,
+               eps: float = 1e-5) -> Tensor:
+    """``(x - mean) / sqrt(var + eps) * weight + bias`` over the last dims, as torch's.
+
+    input ``(*, *normalized_shape)``; weight and bias ``normalized_shape`` (or None);
+    output like input. The mean and the (biased: divided by the count) variance are
+    taken over the last ``len(normalized_shape)`` dims of each element of ``*``.
+    """
+    fn = "layer_norm"
+    arguments.tensor(fn, "input", input)
+    shape = (normalized_shape,) if isinstance(normalized_shape, (int, np.integer)) else tuple(normalized_shape)
+    for size in shape:
+        arguments.integer(fn, "normalized_shape", size, low=1)
+    if not shape or input.shape[max(input.ndim - len(shape), 0):] != shape or input.ndim < len(shape):
+        raise ValueError(f"{fn}: input of shape {input.shape} does not end with normalized_shape {shape}")
+    for name, param in (("weight", weight), ("bias", bias)):
+        if param is not None and arguments.tensor(fn, name, param).shape != shape:
+            raise ValueError(f"{fn}: {name} must have shape normalized_shape {shape}, got {param.shape}")
+    arguments.number(fn, "eps", eps, low=0)
+    dims = tuple(range(-len(shape), 0))
+    centred = input - input.mean(dims, keepdim=True)
+    variance = (centred * centred).mean(dims, keepdim=True)
+    out = centred * (variance + eps) ** -0.5
+    if weight is not None:
+        out = out * weight
+    return out if bias is None else out + bias
+
+
+def scaled_dot_product_attention(query: Tensor, key: Tensor, value: Tensor, attn_mask=None,
+                                 dropout_p: float = 0.0, is_causal: bool = False, scale: float | None = None,
+                                 enable_gqa: bool = False) -> Tensor:
+    """``softmax(query @ key^T * scale + mask) @ value``, as torch's.
+
+    query ``(*, L, E)``, key ``(*, S, E)``, value ``(*, S, Ev)`` -> ``(*, L, Ev)``; the
+    batch dims ``*`` broadcast. ``attn_mask`` broadcasts to ``(*, L, S)``: bool (True
+    where a query may attend to a key) or float (added to the scores, and differentiable
+    if it is a tensor that requires grad). ``is_causal``: query i attends to keys
+    j <= i (the mask ``tril(ones(L, S))``); not together with ``attn_mask``. ``scale``
+    defaults to 1/sqrt(E). A query that may attend to no key (its scores all -inf)
+    gets zeros and passes no gradient, as in torch. ``dropout_p`` drops attention
+    weights (random numbers from the generator ``manual_seed`` seeds). ``enable_gqa``:
+    key and value may have fewer heads (dim -3) than query, a divisor of its count,
+    each shared by consecutive query heads.
+    """
+    fn = "scaled_dot_product_attention"
+    for name, t in (("query", query), ("key", key), ("value", value)):
+        arguments.tensor(fn, name, t)
+        if t.ndim < 2 or t.dtype.kind != "f":
+            raise ValueError(f"{fn}: {name} must be a floating-point tensor (*, length, features), "
+                             f"got shape {t.shape} and dtype {t.dtype}")
+    if key.shape[-1] != query.shape[-1] or value.shape[-2] != key.shape[-2]:
+        raise ValueError(f"{fn}: query {query.shape}, key {key.shape} and value {value.shape} do not fit: "
+                         "need query (*, L, E), key (*, S, E), value (*, S, Ev)")
+    if arguments.boolean(fn, "enable_gqa", enable_gqa) and key.ndim >= 3 and key.shape[-3] != query.shape[-3]:
+        heads, kv_heads = query.shape[-3] if query.ndim >= 3 else 1, key.shape[-3]
+        if value.ndim < 3 or value.shape[-3] != kv_heads or heads % kv_heads:
+            raise ValueError(f"{fn}: with enable_gqa, key {key.shape} and value {value.shape} need a number "
+                             f"of heads (dim -3) that divides the query's {query.shape}")
+        key, value = (t.repeat_interleave(heads // kv_heads, dim=-3) for t in (key, value))
+    if scale is None:
+        scale = 1 / np.sqrt(query.shape[-1])
+    scores = (query @ key.transpose(-2, -1)) * arguments.real(fn, "scale", scale)
+    length, source_length = query.shape[-2], key.shape[-2]
+    if arguments.boolean(fn, "is_causal", is_causal):
+        if attn_mask is not None:
+            raise ValueError(f"{fn}: give attn_mask or is_causal=True, not both")
+        attn_mask = np.tril(np.ones((length, source_length), bool))
+    if attn_mask is not None:
+        mask = attn_mask.data if isinstance(attn_mask, Tensor) else np.asarray(attn_mask)
+        try:
+            np.broadcast_shapes(mask.shape, scores.shape)
+        except ValueError:
+            raise ValueError(f"{fn}: attn_mask of shape {mask.shape} does not broadcast to the scores' "
+                             f"shape {scores.shape} (*, L, S)") from None
+        if mask.dtype == bool:
+            scores = creation.where(mask, scores, -np.inf)
+        elif mask.dtype.kind == "f":
+            scores = scores + (attn_mask if isinstance(attn_mask, Tensor) else Tensor(mask.astype(scores.dtype)))
+        else:
+            raise TypeError(f"{fn}: attn_mask must be bool or floating point, got dtype {mask.dtype}")
+    nowhere = np.all(np.isneginf(scores.data), axis=-1, keepdims=True)  # queries with no key to attend to
+    if nowhere.any():  # softmax would give 0/0 there: zeros instead, as torch's, and no gradient through them
+        weights = scores.masked_fill(nowhere, 0).softmax(-1).masked_fill(nowhere, 0)
+    else:
+        weights = scores.softmax(-1)
+    if arguments.number(fn, "dropout_p", dropout_p, 0, 1) > 0:
+        weights = dropout(weights, dropout_p)
+    return weights @ value
 
 # -- argument checks shared by the losses -----------------------------------------------
 

@@ -553,4 +553,71 @@ class Tensor:
         return self.split(max(1, -(-length // chunks)), dim)
 
 
+    # -- ops for sequence models (issue 15): masks, indexing, statistics -----------------
+
+    def masked_fill(self, mask, value) -> Tensor:
+        """``value`` where the bool ``mask`` (broadcast to self's shape) is True, self elsewhere.
+
+        ``value``: a number or a 0-d tensor (whose gradient is the sum over the filled places).
+        """
+        mask = np.asarray(mask.data if isinstance(mask, Tensor) else mask)
+        if mask.dtype != bool:
+            raise TypeError(f"masked_fill: mask must be bool, got dtype {mask.dtype} (shape {mask.shape})")
+        if isinstance(value, Tensor) and value.ndim != 0:
+            raise ValueError(f"masked_fill: value must be a number or a 0-d tensor, got shape {value.shape}")
+        try:
+            fits = np.broadcast_shapes(mask.shape, self.shape) == self.shape
+        except ValueError:
+            fits = False
+        if not fits:
+            raise ValueError(f"masked_fill: mask of shape {mask.shape} does not broadcast to the "
+                             f"tensor's shape {self.shape}")
+        value = value.to(self.dtype) if isinstance(value, Tensor) else self._lift(value)
+        return ops.Where.apply(value, self, condition=mask)
+
+
+    def index_select(self, dim: int, index) -> Tensor:
+        """The entries at the 1-D integer ``index`` along ``dim`` (repeats allowed; their gradients add)."""
+        picks = _int_array("index_select", "index", index)
+        dim = ops.normalize_dim("index_select", dim, self.ndim)
+        if self.ndim == 0:  # as torch: a 0-d tensor is its own one entry
+            return self.reshape(1).index_select(0, picks).reshape(())
+        side = self.shape[dim]
+        if picks.ndim > 1 or (picks.size and (picks.min() < 0 or picks.max() >= side)):
+            raise IndexError(f"index_select: index {picks.tolist()} must be 1-D, each entry in [0, {side}) "
+                             f"for dim {dim} of shape {self.shape}")
+        return self[(slice(None),) * dim + (picks.reshape(-1),)]
+
+    def repeat_interleave(self, repeats, dim: int | None = None) -> Tensor:
+        """Each entry repeated ``repeats`` times along ``dim`` (the flattened tensor when None).
+
+        ``repeats``: an int, or one int per entry along ``dim``.
+        """
+        if dim is None:
+            return self.flatten().repeat_interleave(repeats, 0)
+        dim = ops.normalize_dim("repeat_interleave", dim, self.ndim)
+        if self.ndim == 0:
+            return self.reshape(1).repeat_interleave(repeats, 0)
+        if isinstance(repeats, (int, np.integer)) and not isinstance(repeats, bool):
+            count = arguments.integer("repeat_interleave", "repeats", repeats, low=0)
+            shape = self.shape
+            copies = self.unsqueeze(dim + 1).expand(shape[: dim + 1] + (count,) + shape[dim + 1 :])
+            return copies.reshape(shape[:dim] + (shape[dim] * count,) + shape[dim + 1 :])
+        counts = _int_array("repeat_interleave", "repeats", repeats).reshape(-1)
+        if counts.shape not in ((1,), (self.shape[dim],)) or (counts < 0).any():
+            raise ValueError(f"repeat_interleave: repeats must be non-negative, one per entry of dim {dim} "
+                             f"(size {self.shape[dim]}) or a single one, got {counts.tolist()}")
+        return self.index_select(dim, np.repeat(np.arange(self.shape[dim]), np.broadcast_to(counts, self.shape[dim])))
+
+
+def _int_array(op: str, name: str, values) -> np.ndarray:
+    """An integer index argument (a Tensor, an ndarray, a list or an int) as an int64 ndarray."""
+    array = np.asarray(values.data if isinstance(values, Tensor) else values)
+    if array.size == 0 and array.dtype.kind == "f":  # np.asarray([]) is float64
+        array = array.astype(np.int64)
+    if array.dtype.kind not in "iu":
+        raise TypeError(f"{op}: {name} must hold integers, got dtype {array.dtype} (shape {array.shape})")
+    return array.astype(np.int64, copy=False)
+
+
 from . import arguments, autograd, ops  # noqa: E402  (they build on Tensor)
