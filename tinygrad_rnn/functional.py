@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import arguments, creation, rng
+from .ops import BinaryCrossEntropy, Embedding, Pad
 from .ops.pointwise import LogSigmoid
 from .tensor import Tensor
 
@@ -37,9 +38,112 @@ def logsigmoid(x: Tensor) -> Tensor:
     return LogSigmoid.apply(x)
 
 
-def softplus(x: Tensor) -> Tensor:
-    """log(1 + exp(x)) = -logsigmoid(-x), exact and finite for every finite x."""
-    return -LogSigmoid.apply(-x)
+def softplus(x: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
+    """log(1 + exp(beta x)) / beta, and x itself where beta x > threshold, as torch's.
+
+    Computed as -logsigmoid(-beta x) / beta: finite for every finite x.
+    """
+    beta = arguments.number("softplus", "beta", beta, low=0, low_open=True)
+    threshold = arguments.real("softplus", "threshold", threshold)
+    scaled = x * beta if beta != 1 else x
+    smooth = -LogSigmoid.apply(-scaled)
+    smooth = smooth / beta if beta != 1 else smooth
+    return creation.where(scaled.data > threshold, x, smooth)
+
+
+def gelu(x: Tensor, approximate: str = "none") -> Tensor:
+    """x Phi(x), Phi the standard normal CDF: 0.5 x (1 + erf(x / sqrt(2))), as torch's.
+
+    ``approximate="tanh"``: 0.5 x (1 + tanh(sqrt(2 / pi) (x + 0.044715 x^3))).
+    """
+    if approximate == "none":
+        return x * 0.5 * (1 + (x * (1 / np.sqrt(2))).erf())
+    if approximate == "tanh":
+        inner = (x + x * x * x * 0.044715) * np.sqrt(2 / np.pi)
+        return x * 0.5 * (1 + inner.tanh())
+    raise ValueError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
+
+
+def silu(x: Tensor) -> Tensor:
+    """x sigmoid(x) (the swish)."""
+    return x * x.sigmoid()
+
+
+def leaky_relu(x: Tensor, negative_slope: float = 0.01) -> Tensor:
+    """x where x > 0, else negative_slope x (NaN stays NaN)."""
+    slope = arguments.real("leaky_relu", "negative_slope", negative_slope)
+    return creation.where(x.data > 0, x, x * slope)
+
+
+def elu(x: Tensor, alpha: float = 1.0) -> Tensor:
+    """x where x > 0, else alpha (exp(x) - 1).
+
+    The exp reads x clamped to <= 0, so a large positive x (whose branch is not
+    taken) cannot overflow it and send inf * 0 = NaN into the gradient.
+    """
+    alpha = arguments.real("elu", "alpha", alpha)
+    return creation.where(x.data > 0, x, (x.clamp(max=0).exp() - 1) * alpha)
+
+
+def pad(input: Tensor, pad, mode: str = "constant", value: float | None = None) -> Tensor:
+    """``input`` with a border of ``value`` (0 by default), as torch's constant mode.
+
+    ``pad`` lists (before, after) widths from the last dim backwards:
+    ``(left, right)`` pads the last dim, ``(left, right, top, bottom)`` the last two.
+    A negative width removes entries instead.
+    """
+    fn = "pad"
+    arguments.tensor(fn, "input", input)
+    if mode != "constant":
+        raise ValueError(f"pad: only mode='constant' is supported, got {mode!r}")
+    if not isinstance(pad, (tuple, list)):
+        raise TypeError(f"pad: pad must be a tuple of ints, got {type(pad).__name__}")
+    widths = [arguments.integer(fn, "pad", w) for w in pad]
+    if len(widths) % 2 or len(widths) // 2 > input.ndim:
+        raise ValueError(f"pad: pad {tuple(widths)} must hold a (before, after) pair for each of at most "
+                         f"{input.ndim} dims (input shape {input.shape})")
+    pairs = [(0, 0)] * (input.ndim - len(widths) // 2) + [tuple(widths[i:i + 2]) for i in
+                                                          reversed(range(0, len(widths), 2))]
+    sides = [n + before + after for n, (before, after) in zip(input.shape, pairs)]
+    if any(side < 0 for side in sides):
+        raise ValueError(f"pad: pad {tuple(widths)} removes more than the input of shape {input.shape} holds")
+    crop = tuple(slice(max(-before, 0), n - max(-after, 0)) for n, (before, after) in zip(input.shape, pairs))
+    x = input[crop] if any(min(pair) < 0 for pair in pairs) else input
+    grow = tuple((max(before, 0), max(after, 0)) for before, after in pairs)
+    if not any(before or after for before, after in grow):
+        return x
+    fill = 0.0 if value is None else arguments.real(fn, "value", value)
+    return Pad.apply(x, widths=grow, value=fill)
+
+
+def one_hot(tensor, num_classes: int = -1) -> Tensor:
+    """int64 one-hot vectors, as torch's: integer ids of shape S -> shape S + (num_classes,).
+
+    ``num_classes=-1`` takes the largest id plus one.
+    """
+    from .data import one_hot as one_hot_of  # data imports nn, which imports this module
+
+    ids = tensor.data if isinstance(tensor, Tensor) else np.asarray(tensor)
+    if num_classes == -1:
+        if ids.size == 0 or ids.dtype.kind not in "iu":
+            raise ValueError(f"one_hot: num_classes=-1 needs integer ids to take the largest of, got "
+                             f"dtype {ids.dtype} (shape {ids.shape})")
+        num_classes = int(ids.max()) + 1
+    return one_hot_of(ids, num_classes, dtype=np.int64)
+
+
+def embedding(input, weight: Tensor, padding_idx: int | None = None) -> Tensor:
+    """Rows of ``weight`` ``(num_embeddings, dim)`` picked by integer ``input`` of shape S: shape S + (dim,).
+
+    The ``padding_idx`` row (negative counts from the end) gets no gradient.
+    """
+    arguments.tensor("embedding", "weight", weight)
+    if padding_idx is not None and weight.ndim == 2:
+        padding_idx = arguments.integer("embedding", "padding_idx", padding_idx)
+        if -weight.shape[0] <= padding_idx < 0:
+            padding_idx += weight.shape[0]
+    indices = input.data if isinstance(input, Tensor) else np.asarray(input)
+    return Embedding.apply(weight, indices=indices, padding_idx=padding_idx)
 
 
 def softmax(x: Tensor, dim: int) -> Tensor:
@@ -380,6 +484,28 @@ def binary_cross_entropy_with_logits(input: Tensor, target, weight=None, pos_wei
         pos_weight = _broadcastable(loss, "pos_weight", pos_weight, input)
         log_weight = 1 + (pos_weight - 1) * y
     out = (1 - y) * input - log_weight * LogSigmoid.apply(input)
+    if weight is not None:
+        out = out * _broadcastable(loss, "weight", weight, input)
+    return _reduce(out, reduction)
+
+
+def binary_cross_entropy(input: Tensor, target, weight=None, reduction: str = "mean") -> Tensor:
+    """-[y log(x) + (1 - y) log(1 - x)] elementwise for probabilities x, as torch's.
+
+    input x: probabilities in [0, 1], any shape; target y: the same shape. Each log
+    is clamped to >= -100, so x = 0 or 1 gives a finite loss (100 per element at
+    most) and a finite gradient (the BinaryCrossEntropy primitive). weight
+    broadcasts to the input. For logits, binary_cross_entropy_with_logits is stabler.
+    """
+    loss = "binary_cross_entropy"
+    _check_input(loss, input)
+    _check_reduction(loss, reduction)
+    y = _same_shape_target(loss, target, input)
+    outside = (input.data < 0) | (input.data > 1)  # NaN is neither: it propagates
+    if outside.any():
+        raise ValueError(f"{loss}: input must hold probabilities in [0, 1], got {input.data[outside].flat[0]} "
+                         f"(input shape {input.shape})")
+    out = BinaryCrossEntropy.apply(input, y)
     if weight is not None:
         out = out * _broadcastable(loss, "weight", weight, input)
     return _reduce(out, reduction)

@@ -6,19 +6,29 @@ fails it.
 """
 
 from .checks import normalize_dim, normalize_dims, plain_index
+from .copy import Clone
+from .cumulative import Cumsum
 from .embedding import Embedding
 from .linalg import Matmul
+from .losses import BinaryCrossEntropy
+from .maximum import Maximum
 from .movement import Cat, Expand, GetItem, IndexPut, Permute, Reshape, Stack
 from .nnops import LogSoftmax, Softmax
+from .pad import Pad
 from .pointwise import (Add, Cast, Clamp, Div, Exp, Log, LogSigmoid, Mul, Neg, Pow, Relu, Sigmoid, Sub, Tanh,
                         Where)
+from .power import PowTensor
 from .recurrent import GRUSequence, LSTMSequence, RNNSequence
 from .scan import Scan
 from .reduce import LogSumExp, Max, Mean, Sum
+from .sign import Abs, Sign
+from .special import Erf
+from .trigonometric import Cos, Sin
 
 __all__ = [
-    "Add", "Cast", "Cat", "Clamp", "Div", "Embedding", "Exp", "Expand", "GetItem", "GRUSequence", "IndexPut",
-    "Log", "LogSigmoid", "LogSoftmax", "LogSumExp", "LSTMSequence", "Matmul", "Max", "Mean", "Mul", "Neg", "Permute", "Pow",
-    "Relu", "Reshape", "RNNSequence", "Scan", "Sigmoid", "Softmax", "Stack", "Sub", "Sum", "Tanh", "Where",
+    "Abs", "Add", "BinaryCrossEntropy", "Cast", "Cat", "Clamp", "Clone", "Cos", "Cumsum", "Div", "Embedding", "Erf",
+    "Exp", "Expand", "GetItem", "GRUSequence", "IndexPut", "Log", "LogSigmoid", "LogSoftmax", "LogSumExp",
+    "LSTMSequence", "Matmul", "Max", "Maximum", "Mean", "Mul", "Neg", "Pad", "Permute", "Pow", "PowTensor", "Relu",
+    "Reshape", "RNNSequence", "Scan", "Sigmoid", "Sign", "Sin", "Softmax", "Stack", "Sub", "Sum", "Tanh", "Where",
     "normalize_dim", "normalize_dims", "plain_index",
 ]

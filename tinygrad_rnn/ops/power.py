@@ -1,0 +1,32 @@
+"""a ** b where the exponent is a tensor too (Pow in pointwise.py takes a constant number)."""
+
+import numpy as np
+
+from ..autograd import Function
+from . import xp
+
+
+class PowTensor(Function):
+    """a ** b elementwise, broadcast. d/da = b a^(b-1), and d/db = a^b log(a), as PyTorch's;
+    where the formula gives 0 * inf, the limit 0: d/da at a = b = 0, d/db at a = 0 and b >= 0.
+
+    (PyTorch sets d/da to 0 wherever b = 0; that is the value, but the mask would hide
+    d/db of it, a^(-1), from a second derivative.)
+    """
+
+    reads_output = True
+
+    def forward(self, a, b):
+        self.constant_in_a = (b == 0) & (a == 0)  # b a^(b-1) = 0 * inf at 0^0
+        with np.errstate(invalid="ignore"):  # NaN in b compares False, as it should here
+            self.constant_in_b = (a == 0) & (b >= 0)  # 0^b = 0 (or 1 at b = 0) near any b >= 0
+        return np.power(a, b)
+
+    def backward(self, grad):
+        (a, b), out = self.inputs, self.output
+        da = db = None
+        if self.needs_input_grad[0]:
+            da = xp.where(self.constant_in_a, 0, grad * b * a ** (b - 1))
+        if self.needs_input_grad[1]:
+            db = xp.where(self.constant_in_b, 0, grad * out * xp.log(a))
+        return da, db
