@@ -641,6 +641,8 @@ SPECS = {
                         np_sequence(np_gru_cell, 1)),
     "scan": Spec(scan_cases(), _scan_call, np_scan),
     "abs": Spec(unary(away_from=(0.0,)), Tensor.abs, np.abs),
+    "sqrt": Spec(unary(elements=st.floats(0.1, 4)), Tensor.sqrt, np.sqrt),
+    "rsqrt": Spec(unary(elements=st.floats(0.1, 4)), Tensor.rsqrt, lambda x: 1 / np.sqrt(x)),
     "sign": Spec(unary(away_from=(0.0,)), Tensor.sign, np.sign),
     "sin": Spec(unary(), Tensor.sin, np.sin),
     "cos": Spec(unary(), Tensor.cos, np.cos),
@@ -667,7 +669,6 @@ COMPOSITES = {
         lambda x, dim0, dim1: x.transpose(dim0, dim1), lambda x, dim0, dim1: np.swapaxes(x, dim0, dim1),
     ),
     "T": Spec(unary(), lambda x: x.T, lambda x: x.T),
-    "sqrt": Spec(unary(elements=st.floats(0.1, 4)), Tensor.sqrt, np.sqrt),
     "min": Spec(over_dims(distinct=True), lambda x, dim, keepdim: x.amin(dim, keepdim),
                 lambda x, dim, keepdim: np.min(x, axis=_axis(x, dim), keepdims=keepdim)),
     "max(dim).values": Spec(
@@ -676,7 +677,6 @@ COMPOSITES = {
         lambda x, dim: x.max(dim).values, lambda x, dim: np.max(x, axis=dim),
     ),
     "square": Spec(unary(), Tensor.square, np.square),
-    "rsqrt": Spec(unary(elements=st.floats(0.1, 4)), Tensor.rsqrt, lambda x: 1 / np.sqrt(x)),
     "minimum": Spec(broadcast_pairs(**SMALL).filter(lambda p: np.all(np.abs(np.subtract(*p)) > 0.1))
                     .map(lambda pair: (pair, {})), Tensor.minimum, np.minimum),
     "masked_fill": Spec(masked_fill_cases(), lambda x, mask, value: x.masked_fill(mask, value),

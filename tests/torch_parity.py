@@ -13,10 +13,18 @@ def _as_list(result):
 
 
 def assert_matches_torch(ours, theirs, arrays, rtol: float = 1e-10, atol: float = 1e-10, seed: int = 0):
-    """``ours(*tensors)`` and ``theirs(*torch_tensors)`` on float64 copies of ``arrays``:
-    equal outputs (values, shapes, dtypes' kinds), and equal vector-Jacobian products
-    for one random cotangent per float output. Skips when torch is not installed."""
+    """``ours(*tensors)`` and ``theirs(*torch_tensors)`` on copies of ``arrays``: equal
+    outputs (values, NaN where torch has NaN, shapes, dtypes), and equal vector-Jacobian
+    products for one random cotangent per float output. Skips when torch is not installed.
+
+    numpy's warnings are off: special values (0, NaN, inf) are meant, and make them.
+    """
     torch = pytest.importorskip("torch")
+    with np.errstate(all="ignore"):
+        _compare(torch, ours, theirs, arrays, rtol, atol, seed)
+
+
+def _compare(torch, ours, theirs, arrays, rtol, atol, seed):
     arrays = [np.asarray(a) for a in arrays]
     float_input = [a.dtype.kind == "f" for a in arrays]
     mine = [Tensor(a.copy(), requires_grad=f) for a, f in zip(arrays, float_input)]

@@ -343,7 +343,7 @@ class Tensor:
         return ops.Pow.apply(self, exponent=float(exponent))
 
     def sqrt(self) -> Tensor:
-        return ops.Pow.apply(self, exponent=0.5)
+        return ops.Sqrt.apply(self)
 
     def matmul(self, other) -> Tensor:
         """Matrix product with numpy's rules: batched, broadcast, 1-D operands."""
@@ -833,7 +833,7 @@ class Tensor:
 
     def rsqrt(self) -> Tensor:
         """1 / sqrt(self)."""
-        return ops.Pow.apply(self, exponent=-0.5)
+        return ops.Rsqrt.apply(self)
 
     def sin(self) -> Tensor:
         return ops.Sin.apply(self)

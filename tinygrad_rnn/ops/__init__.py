@@ -21,6 +21,7 @@ from .power import PowTensor
 from .recurrent import GRUSequence, LSTMSequence, RNNSequence
 from .scan import Scan
 from .reduce import LogSumExp, Max, Mean, Sum
+from .roots import Rsqrt, Sqrt
 from .sign import Abs, Sign
 from .special import Erf
 from .trigonometric import Cos, Sin
@@ -29,6 +30,7 @@ __all__ = [
     "Abs", "Add", "BinaryCrossEntropy", "Cast", "Cat", "Clamp", "Clone", "Cos", "Cumsum", "Div", "Embedding", "Erf",
     "Exp", "Expand", "GetItem", "GRUSequence", "IndexPut", "Log", "LogSigmoid", "LogSoftmax", "LogSumExp",
     "LSTMSequence", "Matmul", "Max", "Maximum", "Mean", "Mul", "Neg", "Pad", "Permute", "Pow", "PowTensor", "Relu",
-    "Reshape", "RNNSequence", "Scan", "Sigmoid", "Sign", "Sin", "Softmax", "Stack", "Sub", "Sum", "Tanh", "Where",
+    "Reshape", "RNNSequence", "Rsqrt", "Scan", "Sigmoid", "Sign", "Sin", "Softmax", "Sqrt", "Stack", "Sub", "Sum", "Tanh",
+    "Where",
     "normalize_dim", "normalize_dims", "plain_index",
 ]

@@ -6,7 +6,7 @@ from ..autograd import Function
 from . import xp
 
 LOG_FLOOR = -100.0  # PyTorch's: a probability of exactly 0 or 1 costs 100, not inf
-EPSILON = 1e-12  # PyTorch's floor under x (1 - x) in the input's gradient
+EPSILON = float(np.float32(1e-12))  # PyTorch's floor under x (1 - x) in the input's gradient: a C float
 
 
 class BinaryCrossEntropy(Function):

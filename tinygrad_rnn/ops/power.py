@@ -8,16 +8,17 @@ from . import xp
 
 class PowTensor(Function):
     """a ** b elementwise, broadcast. d/da = b a^(b-1), and d/db = a^b log(a), as PyTorch's;
-    where the formula gives 0 * inf, the limit 0: d/da at a = b = 0, d/db at a = 0 and b >= 0.
+    0 where the formula gives 0 * inf or 0 * NaN, as PyTorch's: d/da where b = 0 and a is
+    0 or NaN, d/db where a = 0 and b >= 0 (the limit, where log(a) = -inf).
 
-    (PyTorch sets d/da to 0 wherever b = 0; that is the value, but the mask would hide
-    d/db of it, a^(-1), from a second derivative.)
+    (PyTorch sets d/da to 0 wherever b = 0. Elsewhere the formula gives that 0 itself,
+    and a mask there would hide d/db of it, a^(-1), from a second derivative.)
     """
 
     reads_output = True
 
     def forward(self, a, b):
-        self.constant_in_a = (b == 0) & (a == 0)  # b a^(b-1) = 0 * inf at 0^0
+        self.constant_in_a = (b == 0) & ((a == 0) | np.isnan(a))  # b a^(b-1) would be 0 * inf or 0 * NaN
         with np.errstate(invalid="ignore"):  # NaN in b compares False, as it should here
             self.constant_in_b = (a == 0) & (b >= 0)  # 0^b = 0 (or 1 at b = 0) near any b >= 0
         return np.power(a, b)
