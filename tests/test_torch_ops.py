@@ -133,7 +133,8 @@ def test_norm_matches_pytorch(case, p):
     distinct_magnitudes = np.abs(x) + 1e-3 * np.arange(x.size).reshape(x.shape)  # no ties for inf, -inf
     order = 2 if p == "fro" else p  # torch.norm's "fro" takes two dims at most; vector_norm any number
     assert_matches_torch(lambda t: t.norm(p, dim, keepdim),
-                         lambda t: torch().linalg.vector_norm(t, order, dim, keepdim), [np.sign(x) * distinct_magnitudes])
+                         lambda t: torch().linalg.vector_norm(t, order, dim, keepdim),
+                         [np.sign(x) * distinct_magnitudes])
 
 
 @given(x=arrays(shapes(min_dims=1, **SMALL)), data=st.data())
@@ -409,7 +410,8 @@ def test_activations_are_finite_for_large_inputs(name, dtype):
     assert out.dtype == dtype and np.all(np.isfinite(out.data)) and np.all(np.isfinite(x.grad))
 
 
-@given(x=arrays(shapes(**SMALL), elements=st.floats(0, 1)), y=st.data(), reduction=st.sampled_from(["mean", "sum", "none"]))
+@given(x=arrays(shapes(**SMALL), elements=st.floats(0, 1)), y=st.data(),
+       reduction=st.sampled_from(["mean", "sum", "none"]))
 def test_binary_cross_entropy_matches_pytorch(x, y, reduction):
     target = y.draw(arrays(x.shape, elements=st.floats(0, 1)))
     weight = y.draw(st.one_of(st.none(), arrays(x.shape[x.ndim // 2:], elements=st.floats(0.5, 2))))

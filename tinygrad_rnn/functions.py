@@ -36,7 +36,9 @@ def _function_of(name: str):
     signature = inspect.signature(method)
     self_, *rest = signature.parameters.values()
     function.__signature__ = signature.replace(parameters=[self_.replace(name="input"), *rest])
-    function.__doc__ = f"``input.{name}(...)``, as ``torch.{name}``." + (f"\n\n{method.__doc__}" if method.__doc__ else "")
+    function.__doc__ = f"``input.{name}(...)``, as ``torch.{name}``."
+    if method.__doc__:
+        function.__doc__ += f"\n\n{method.__doc__}"
     return function
 
 

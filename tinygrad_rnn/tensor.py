@@ -554,7 +554,6 @@ class Tensor:
         length = self.shape[ops.normalize_dim("chunk", dim, self.ndim)]
         return self.split(max(1, -(-length // chunks)), dim)
 
-
     # -- ops for sequence models (issue 15): masks, indexing, statistics -----------------
 
     def masked_fill(self, mask, value) -> Tensor:
@@ -576,7 +575,6 @@ class Tensor:
                              f"tensor's shape {self.shape}")
         value = value.to(self.dtype) if isinstance(value, Tensor) else self._lift(value)
         return ops.Where.apply(value, self, condition=mask)
-
 
     def index_select(self, dim: int, index) -> Tensor:
         """The entries at the 1-D integer ``index`` along ``dim`` (repeats allowed; their gradients add)."""
@@ -609,8 +607,8 @@ class Tensor:
         if counts.shape not in ((1,), (self.shape[dim],)) or (counts < 0).any():
             raise ValueError(f"repeat_interleave: repeats must be non-negative, one per entry of dim {dim} "
                              f"(size {self.shape[dim]}) or a single one, got {counts.tolist()}")
-        return self.index_select(dim, np.repeat(np.arange(self.shape[dim]), np.broadcast_to(counts, self.shape[dim])))
-
+        picks = np.repeat(np.arange(self.shape[dim]), np.broadcast_to(counts, self.shape[dim]))
+        return self.index_select(dim, picks)
 
     def gather(self, dim: int, index) -> Tensor:
         """Entries picked along ``dim``: ``out[i, j] = self[index[i, j], j]`` for dim 0, and so on.
@@ -773,32 +771,40 @@ class Tensor:
         Ties keep their order (the sort is always stable); indices are int64, and the
         values pass their gradients back to the entries they came from.
         """
-        order = self.argsort(dim, descending, stable)
+        order = Tensor(self._sort_order("sort", dim, descending, stable))
         return SortResult(self.gather(dim, order) if self.ndim else self, order)
 
     def argsort(self, dim: int = -1, descending: bool = False, stable: bool = False) -> Tensor:
         """The int64 indices that sort self along ``dim`` (see ``sort``)."""
-        arguments.boolean("argsort", "stable", stable)
-        if self.ndim == 0:
-            return Tensor(np.zeros((), np.int64))
-        dim = ops.normalize_dim("argsort", dim, self.ndim)
-        if not arguments.boolean("argsort", "descending", descending):
-            return Tensor(np.argsort(self._data, axis=dim, kind="stable").astype(np.int64))
-        # descending and stable: sort the reversed entries ascending, reverse, and map positions
-        # back; ties then keep their order, and NaN (last ascending) comes first
-        reversed_order = np.argsort(np.flip(self._data, dim), axis=dim, kind="stable")
-        return Tensor((self.shape[dim] - 1 - np.flip(reversed_order, dim)).astype(np.int64))
+        return Tensor(self._sort_order("argsort", dim, descending, stable))
 
     def topk(self, k: int, dim: int = -1, largest: bool = True, sorted: bool = True) -> SortResult:
-        """The ``k`` largest (or smallest) entries along ``dim``, in order, and their int64 indices."""
+        """The ``k`` largest (or smallest) entries along ``dim``, in order, and their int64 indices.
+
+        Tied entries come in the order they stand in self.
+        """
         side = self.shape[ops.normalize_dim("topk", dim, self.ndim)] if self.ndim else 1
         if not 0 <= arguments.integer("topk", "k", k) <= side:
             raise ValueError(f"topk: k={k} is out of range for dim {dim} of shape {self.shape} (0 to {side})")
         arguments.boolean("topk", "sorted", sorted)  # the result is always sorted, which torch allows
-        order = self.argsort(dim, descending=arguments.boolean("topk", "largest", largest), stable=True)
+        order = self._sort_order("topk", dim, arguments.boolean("topk", "largest", largest), stable=True)
         if self.ndim:
-            order = order[(slice(None),) * ops.normalize_dim("topk", dim, self.ndim) + (slice(0, k),)]
-        return SortResult(self.gather(dim, order) if self.ndim else self, order)
+            order = np.take(order, np.arange(k), axis=dim)
+        return SortResult(self.gather(dim, order) if self.ndim else self, Tensor(order))
+
+    def _sort_order(self, op: str, dim: int, descending: bool, stable: bool) -> np.ndarray:
+        """The int64 positions that sort self along ``dim``, stably: ties keep their order."""
+        arguments.boolean(op, "stable", stable)
+        arguments.boolean(op, "descending", descending)
+        dim = ops.normalize_dim(op, dim, self.ndim)
+        if self.ndim == 0:
+            return np.zeros((), np.int64)
+        if not descending:
+            return np.argsort(self._data, axis=dim, kind="stable").astype(np.int64)
+        # descending and stable: sort the reversed entries ascending, reverse, and map positions
+        # back; ties then keep their order, and NaN (last ascending) comes first
+        reversed_order = np.argsort(np.flip(self._data, dim), axis=dim, kind="stable")
+        return (self.shape[dim] - 1 - np.flip(reversed_order, dim)).astype(np.int64)
 
     def isnan(self) -> Tensor:
         return Tensor(np.isnan(self._data))

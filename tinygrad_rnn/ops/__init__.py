@@ -30,7 +30,7 @@ __all__ = [
     "Abs", "Add", "BinaryCrossEntropy", "Cast", "Cat", "Clamp", "Clone", "Cos", "Cumsum", "Div", "Embedding", "Erf",
     "Exp", "Expand", "GetItem", "GRUSequence", "IndexPut", "Log", "LogSigmoid", "LogSoftmax", "LogSumExp",
     "LSTMSequence", "Matmul", "Max", "Maximum", "Mean", "Mul", "Neg", "Pad", "Permute", "Pow", "PowTensor", "Relu",
-    "Reshape", "RNNSequence", "Rsqrt", "Scan", "Sigmoid", "Sign", "Sin", "Softmax", "Sqrt", "Stack", "Sub", "Sum", "Tanh",
-    "Where",
+    "Reshape", "RNNSequence", "Rsqrt", "Scan", "Sigmoid", "Sign", "Sin", "Softmax", "Sqrt", "Stack", "Sub", "Sum",
+    "Tanh", "Where",
     "normalize_dim", "normalize_dims", "plain_index",
 ]

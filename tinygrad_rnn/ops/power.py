@@ -15,12 +15,9 @@ class PowTensor(Function):
     and a mask there would hide d/db of it, a^(-1), from a second derivative.)
     """
 
-    reads_output = True
-
     def forward(self, a, b):
         self.constant_in_a = (b == 0) & ((a == 0) | np.isnan(a))  # b a^(b-1) would be 0 * inf or 0 * NaN
-        with np.errstate(invalid="ignore"):  # NaN in b compares False, as it should here
-            self.constant_in_b = (a == 0) & (b >= 0)  # 0^b = 0 (or 1 at b = 0) near any b >= 0
+        self.constant_in_b = (a == 0) & (b >= 0)  # a^b log(a) would be 0 * -inf (or 1 * -inf at b = 0)
         return np.power(a, b)
 
     def backward(self, grad):
