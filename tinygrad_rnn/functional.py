@@ -70,19 +70,24 @@ def silu(x: Tensor) -> Tensor:
 
 
 def leaky_relu(x: Tensor, negative_slope: float = 0.01) -> Tensor:
-    """x where x > 0, else negative_slope x (NaN stays NaN)."""
+    """x where x > 0, else negative_slope x; the gradient at 0 is negative_slope, as torch's.
+
+    Written relu(x) + negative_slope min(x, 0): one term is exactly 0 on each side, so
+    the values are exact, and no mask is computed from the data (tg.scan compiles it).
+    """
     slope = arguments.real("leaky_relu", "negative_slope", negative_slope)
-    return creation.where(x.data > 0, x, x * slope)
+    return x.relu() + x.clamp(max=0) * slope
 
 
 def elu(x: Tensor, alpha: float = 1.0) -> Tensor:
-    """x where x > 0, else alpha (exp(x) - 1).
+    """x where x > 0, else alpha (exp(x) - 1); the gradient at 0 is alpha, as torch's.
 
-    The exp reads x clamped to <= 0, so a large positive x (whose branch is not
-    taken) cannot overflow it and send inf * 0 = NaN into the gradient.
+    Written relu(x) + alpha (exp(min(x, 0)) - 1), exact on each side. The exp reads x
+    clamped to <= 0, so a large positive x cannot overflow it and send inf * 0 = NaN
+    into the gradient.
     """
     alpha = arguments.real("elu", "alpha", alpha)
-    return creation.where(x.data > 0, x, (x.clamp(max=0).exp() - 1) * alpha)
+    return x.relu() + (x.clamp(max=0).exp() - 1) * alpha
 
 
 def pad(input: Tensor, pad, mode: str = "constant", value: float | None = None) -> Tensor:
