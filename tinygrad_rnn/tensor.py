@@ -634,7 +634,7 @@ class Tensor:
         """A copy of self with ``[index[i, j], j]`` set to ``src[i, j]`` (dim 0; and so on), or to ``value``.
 
         Where several indices point to one entry, the last written wins (PyTorch leaves
-        it undefined); the gradient reaches every ``src`` entry that was written, as torch's.
+        it undefined); each entry's gradient reaches every ``src`` entry aimed at it, as torch's.
         """
         if (src is None) == (value is None):
             raise TypeError("scatter: give src (a tensor) or value (a number), not both")
