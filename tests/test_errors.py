@@ -159,3 +159,18 @@ def test_an_error_in_forward_keeps_the_original_as_its_cause():
     with pytest.raises(ValueError) as info:
         t(2, 3) + t(4)
     assert isinstance(info.value.__cause__, ValueError)
+
+
+@pytest.mark.parametrize("call, error, pattern", [
+    (lambda: tg.full_like(tg.zeros(2), "a"), TypeError, r"full_like: fill_value must be a number, got str 'a'"),
+    (lambda: tg.zeros_like(tg.zeros(2), dtype="foo"), TypeError, r"full_like: 'foo' is not a dtype"),
+    (lambda: tg.eye(2, dtype=complex), TypeError, r"eye: cannot hold data of dtype complex128"),
+    (lambda: tg.eye(-1), ValueError, r"eye: n must be an int >= 0, got -1"),
+    (lambda: tg.linspace(0, 1, -2), ValueError, r"linspace: steps must be an int >= 0, got -2"),
+    (lambda: tg.linspace(0, "1", 2), TypeError, r"linspace: end must be a number"),
+    (lambda: tg.randint(0, 3, (2,), dtype="foo"), TypeError, r"randint: 'foo' is not a dtype"),
+], ids=["full_like value", "zeros_like dtype", "eye dtype", "eye n", "linspace steps", "linspace end",
+        "randint dtype"])
+def test_factories_name_what_they_reject(call, error, pattern):
+    with pytest.raises(error, match=pattern):
+        call()

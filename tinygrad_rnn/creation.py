@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import arguments, ops, rng
-from .tensor import DEFAULT_FLOAT, Tensor
+from .tensor import DEFAULT_FLOAT, Tensor, supported_dtype
 
 
 def _shape(fn: str, shape) -> tuple:
@@ -45,7 +45,9 @@ def ones_like(t: Tensor, *, dtype=None, requires_grad: bool = False) -> Tensor:
 def full_like(t: Tensor, fill_value, *, dtype=None, requires_grad: bool = False) -> Tensor:
     """``fill_value`` in every entry of ``t``'s shape, and of its dtype unless ``dtype`` is given."""
     arguments.tensor("full_like", "input", t)
-    dtype = t.dtype if dtype is None else dtype
+    if not isinstance(fill_value, (bool, np.bool_)):
+        arguments.real("full_like", "fill_value", fill_value)
+    dtype = t.dtype if dtype is None else supported_dtype("full_like", dtype)
     return Tensor(np.full(t.shape, fill_value, dtype), requires_grad)
 
 
@@ -53,7 +55,7 @@ def eye(n: int, m: int | None = None, dtype=DEFAULT_FLOAT, requires_grad: bool =
     """The ``(n, m)`` identity matrix (m = n by default): ones on the diagonal."""
     n = arguments.integer("eye", "n", n, low=0)
     m = n if m is None else arguments.integer("eye", "m", m, low=0)
-    return Tensor(np.eye(n, m, dtype=dtype), requires_grad)
+    return Tensor(np.eye(n, m, dtype=supported_dtype("eye", dtype)), requires_grad)
 
 
 def linspace(start, end, steps: int, dtype=DEFAULT_FLOAT, requires_grad: bool = False) -> Tensor:
@@ -61,7 +63,7 @@ def linspace(start, end, steps: int, dtype=DEFAULT_FLOAT, requires_grad: bool = 
     for name, value in (("start", start), ("end", end)):
         arguments.real("linspace", name, value)
     steps = arguments.integer("linspace", "steps", steps, low=0)
-    return Tensor(np.linspace(start, end, steps).astype(dtype), requires_grad)
+    return Tensor(np.linspace(start, end, steps).astype(supported_dtype("linspace", dtype)), requires_grad)
 
 
 def randint(low: int = 0, high: int | None = None, size=None, dtype=np.int64) -> Tensor:
@@ -75,7 +77,7 @@ def randint(low: int = 0, high: int | None = None, size=None, dtype=np.int64) ->
     if high <= low:
         raise ValueError(f"randint: high must be larger than low, got low={low}, high={high}")
     shape = _shape("randint", (size,))
-    return Tensor(rng.generator().integers(low, high, shape).astype(dtype))
+    return Tensor(rng.generator().integers(low, high, shape).astype(supported_dtype("randint", dtype)))
 
 
 def randn(*shape, dtype=DEFAULT_FLOAT, requires_grad: bool = False) -> Tensor:
