@@ -115,7 +115,8 @@ def test_var_and_std_match_pytorch(case, correction):
     for name in ("var", "std"):
         assert_matches_torch(lambda t: getattr(t, name)(dim, keepdim=keepdim, correction=correction),
                              lambda t: getattr(t, name)(dim, keepdim=keepdim, correction=correction), [x])
-    assert_matches_torch(lambda t: t.var(), lambda t: t.var(), [x])
+    if x.size > 1:  # one element has no degree of freedom left for the default correction 1
+        assert_matches_torch(lambda t: t.var(), lambda t: t.var(), [x])
     assert_matches_torch(lambda t: tg.std(t, dim, unbiased=False), lambda t: torch().std(t, dim, unbiased=False), [x])
 
 
