@@ -309,6 +309,11 @@ def test_t_mm_and_contiguous():
     a, b = np.arange(6.0).reshape(2, 3), np.arange(12.0).reshape(3, 4)
     assert_matches_torch(lambda x, y: x.t().t().mm(y), lambda x, y: x.t().t().mm(y), [a, b])
     assert_matches_torch(lambda x: x.t(), lambda x: x.t(), [np.arange(3.0)])
+    c, d = np.arange(24.0).reshape(2, 3, 4), np.arange(16.0).reshape(2, 4, 2)
+    assert_matches_torch(tg.bmm, torch().bmm, [c, d])
+    with pytest.raises(ValueError, match=r"bmm: expects \(B, n, k\) and \(B, k, m\), got shapes "
+                                         r"\(2, 3, 4\) and \(3, 4, 2\)"):
+        tg.bmm(Tensor(c), Tensor(np.ones((3, 4, 2))))
     x = Tensor(a).T
     assert not x.data.flags.c_contiguous and x.contiguous().data.flags.c_contiguous
     y = Tensor(a)

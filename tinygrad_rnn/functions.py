@@ -15,7 +15,7 @@ from .tensor import Tensor
 
 # Tensor methods that torch also offers as torch.<name>(input, ...)
 __all__ = [
-    "abs", "add", "all", "amax", "amin", "any", "argmax", "argmin", "argsort", "chunk", "clamp", "clip", "clone",
+    "abs", "add", "all", "amax", "amin", "any", "argmax", "argmin", "argsort", "bmm", "chunk", "clamp", "clip", "clone",
     "cos", "cumsum", "div", "erf", "exp", "flatten", "flip", "gather", "index_select", "isfinite", "isinf", "isnan",
     "log", "log_softmax", "logsumexp", "masked_fill", "matmul", "max", "maximum", "mean", "min", "minimum", "mm",
     "movedim", "mul", "neg", "norm", "permute", "pow", "ravel", "relu", "repeat_interleave", "reshape", "roll",

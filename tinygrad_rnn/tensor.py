@@ -910,6 +910,14 @@ class Tensor:
                              f"{getattr(other, 'shape', type(other).__name__)}")
         return self.matmul(other)
 
+    def bmm(self, other) -> Tensor:
+        """Batches of matrix products: ``(B, n, k) @ (B, k, m) -> (B, n, m)``, no broadcasting."""
+        if (self.ndim != 3 or not isinstance(other, Tensor) or other.ndim != 3 or other.shape[0] != self.shape[0]
+                or other.shape[1] != self.shape[2]):
+            raise ValueError(f"bmm: expects (B, n, k) and (B, k, m), got shapes {self.shape} and "
+                             f"{getattr(other, 'shape', type(other).__name__)}")
+        return self.matmul(other)
+
     def swapaxes(self, axis0: int, axis1: int) -> Tensor:
         return self.transpose(axis0, axis1)
 
