@@ -218,6 +218,7 @@ TOTAL_OPS = {  # finite small inputs give finite outputs
     "unflatten": lambda x, o, d, k: x.unflatten(d, o),
     "movedim": lambda x, o, d, k: x.movedim(o, d),
     "isnan": lambda x, o, d, k: x.isnan(),
+    "and": lambda x, o, d, k: ~x & o,
     "any": lambda x, o, d, k: x.any(d, k),
     "mm": lambda x, o, d, k: x.mm(o),
     "t": lambda x, o, d, k: x.t(),

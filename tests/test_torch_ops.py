@@ -189,6 +189,20 @@ def test_any_and_all_give_bools_as_pytorch(x, data):
                                  [x])
 
 
+@given(a=hnp.arrays(np.bool_, shapes(**SMALL)), data=st.data())
+def test_masks_combine_as_in_pytorch(a, data):
+    b = data.draw(hnp.arrays(np.bool_, hnp.broadcastable_shapes(a.shape, max_dims=3)))
+    t = torch()
+    for ours, theirs in ((lambda x, y: ~x & y, lambda x, y: ~x & y), (lambda x, y: x | ~y, lambda x, y: x | ~y),
+                         (lambda x, y: x ^ y, lambda x, y: x ^ y), (lambda x, y: x & True, lambda x, y: x & True)):
+        got = ours(Tensor(a), Tensor(b))
+        assert got.dtype == bool
+        np.testing.assert_array_equal(got.data, theirs(t.from_numpy(a), t.from_numpy(b)).numpy())
+    assert (~Tensor(np.array([0, 5]))).tolist() == [-1, -6]
+    with pytest.raises(TypeError, match=r"and: needs bool or integer tensors, got dtype float64 \(shape \(2,\)\)"):
+        Tensor(a) & Tensor(np.ones(2))
+
+
 # -- indexing, selection, movement ---------------------------------------------------------------
 
 

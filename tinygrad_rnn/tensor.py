@@ -806,6 +806,34 @@ class Tensor:
         reversed_order = np.argsort(np.flip(self._data, dim), axis=dim, kind="stable")
         return (self.shape[dim] - 1 - np.flip(reversed_order, dim)).astype(np.int64)
 
+    def __invert__(self) -> Tensor:
+        """``~mask``: logical not of a bool tensor (bitwise not of an integer one), as torch's."""
+        self._require_bits("invert", self._data)
+        return Tensor(~self._data)
+
+    def __and__(self, other) -> Tensor:
+        return self._bitwise("and", np.bitwise_and, other)
+
+    def __or__(self, other) -> Tensor:
+        return self._bitwise("or", np.bitwise_or, other)
+
+    def __xor__(self, other) -> Tensor:
+        return self._bitwise("xor", np.bitwise_xor, other)
+
+    __rand__, __ror__, __rxor__ = __and__, __or__, __xor__
+
+    def _bitwise(self, op: str, ufunc, other) -> Tensor:
+        """``mask & other`` and the like, for bool (logical) and integer (bitwise) tensors; no gradient."""
+        other = other.data if isinstance(other, Tensor) else np.asarray(other)
+        for data in (self._data, other):
+            self._require_bits(op, data)
+        return Tensor(ufunc(self._data, other))
+
+    @staticmethod
+    def _require_bits(op: str, data: np.ndarray) -> None:
+        if data.dtype.kind not in "biu":
+            raise TypeError(f"{op}: needs bool or integer tensors, got dtype {data.dtype} (shape {data.shape})")
+
     def isnan(self) -> Tensor:
         return Tensor(np.isnan(self._data))
 
