@@ -1,4 +1,5 @@
-"""torch.nn.functional's names for tinygrad_rnn: activations, dropout, linear, losses.
+"""torch.nn.functional's names for tinygrad_rnn: activations, padding, embeddings, dropout,
+linear, layer normalisation, attention, losses.
 
 Everything here is composed from primitives, so gradients come from the tape.
 The classification losses pick the log-probability of each target class by
