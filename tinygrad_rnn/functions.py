@@ -26,6 +26,8 @@ __all__ = [
 
 
 def _function_of(name: str):
+    """``torch.<name>(input, ...)``: checks that input is a Tensor, then calls its method;
+    the method's signature (self named input) and docstring, for help() and the docs."""
     method = getattr(Tensor, name)
 
     def function(input, *args, **kwargs):
