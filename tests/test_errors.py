@@ -67,6 +67,49 @@ BAD_CALLS = {
     "pow string exponent": (lambda: t(2) ** "2", TypeError, r"pow: the exponent must be a number or a Tensor, got str"),
     "pow int to negative int": (lambda: tg.tensor([2, 3]) ** -1, ValueError,
                                 r"pow: Integers to negative integer powers"),
+    "pow tensor exponent": (lambda: t(2) ** t(3), ValueError, r"powtensor: .*\(2,\), \(3,\)"),
+    "maximum": (lambda: t(2).maximum(t(3)), ValueError, r"maximum: .*\(2,\), \(3,\)"),
+    "masked_fill mask dtype": (lambda: t(2).masked_fill(np.ones(2), 0.0), TypeError,
+                               r"masked_fill: mask must be bool, got dtype float64 \(shape \(2,\)\)"),
+    "masked_fill mask shape": (lambda: t(2).masked_fill(np.ones((3, 2), bool), 0.0), ValueError,
+                               r"masked_fill: mask of shape \(3, 2\) does not broadcast to the tensor's shape \(2,\)"),
+    "norm p": (lambda: t(2).norm(0), ValueError, r"norm: p must be a positive number, inf, -inf or 'fro', got 0"),
+    "var twice": (lambda: t(2).var(unbiased=True, correction=0), ValueError, r"var: give unbiased or correction"),
+    "mm vector": (lambda: t(2, 3).mm(t(3)), ValueError, r"mm: expects two matrices, got shapes \(2, 3\) and \(3,\)"),
+    "t 3-D": (lambda: t(2, 3, 4).t(), ValueError, r"t: expects a tensor of at most 2 dims, got shape \(2, 3, 4\)"),
+    # selection, sorting, tiling
+    "gather index range": (lambda: t(3, 2).gather(0, np.array([[5, 0]])), IndexError,
+                           r"gather: index 5 is out of range for dim 0 of shape \(3, 2\) \(expected 0 to 2\)"),
+    "gather index dims": (lambda: t(3, 2).gather(0, np.array([0])), ValueError,
+                          r"gather: index of shape \(1,\) must have as many dims as the tensor of shape \(3, 2\)"),
+    "gather index size": (lambda: t(3, 2).gather(0, np.zeros((1, 3), np.int64)), ValueError,
+                          r"gather: index of shape \(1, 3\) is larger than the tensor of shape \(3, 2\) outside dim 0"),
+    "gather float index": (lambda: t(3).gather(0, np.array([0.5])), TypeError,
+                           r"gather: index must hold integers, got dtype float64"),
+    "scatter src dtype": (lambda: t(3).scatter(0, np.array([0]), Tensor(np.ones(1, np.float32))), TypeError,
+                          r"scatter: src has dtype float32 but the tensor has dtype float64"),
+    "scatter src size": (lambda: t(3).scatter_add(0, np.array([0, 1]), t(1)), ValueError,
+                         r"scatter_add: src of shape \(1,\) must have the dims of index \(2,\)"),
+    "scatter src and value": (lambda: t(3).scatter(0, np.array([0]), t(1), value=1.0), TypeError,
+                              r"scatter: give src \(a tensor\) or value \(a number\), not both"),
+    "index_select range": (lambda: t(2, 3).index_select(1, [3]), IndexError,
+                           r"index_select: index \[3\] must be 1-D, each entry in \[0, 3\) for dim 1 of shape "
+                           r"\(2, 3\)"),
+    "topk k": (lambda: t(2, 3).topk(4), ValueError,
+               r"topk: k=4 is out of range for dim -1 of shape \(2, 3\) \(0 to 3\)"),
+    "sort dim": (lambda: t(2, 3).sort(2), IndexError, r"sort: dim 2 is out of range"),
+    "argsort dim": (lambda: t(2, 3).argsort(-3), IndexError, r"argsort: dim -3 is out of range"),
+    "repeat sizes": (lambda: t(2, 3).repeat(2), ValueError,
+                     r"repeat: got 1 sizes \(2,\) for a tensor of 2 dims \(shape \(2, 3\)\)"),
+    "repeat_interleave repeats": (lambda: t(2, 3).repeat_interleave([1, 2, 3], dim=0), ValueError,
+                                  r"repeat_interleave: repeats must be non-negative, one per entry of dim 0 "
+                                  r"\(size 2\)"),
+    "roll lengths": (lambda: t(2, 3).roll((1, 2), 0), ValueError, r"roll: shifts \(1, 2\) and dims \(0,\)"),
+    "tril 1-D": (lambda: t(3).tril(), ValueError, r"tril: expects a tensor of at least 2 dims, got shape \(3,\)"),
+    "unflatten sizes": (lambda: t(2, 6).unflatten(1, (4, -1)), ValueError,
+                        r"unflatten: sizes \(4, -1\) do not make the 6 entries of dim 1 \(shape \(2, 6\)\)"),
+    "movedim repeats": (lambda: t(2, 3).movedim((0, 0), (0, 1)), ValueError, r"movedim: source \[0, 0\]"),
+    "cumsum dim": (lambda: t(2, 3).cumsum(2), IndexError, r"cumsum: dim 2 is out of range"),
     "clamp without bounds": (lambda: t(2).clamp(), ValueError, r"clamp: give at least one of min and max"),
     "mean of integers": (lambda: tg.tensor([1, 2]).mean(), TypeError,
                          r"mean: input dtype must be floating point, got int64 \(shape \(2,\)\)"),
@@ -240,3 +283,18 @@ def test_dropout_with_a_single_layer_warns_as_torch_does(layer):
         warnings.simplefilter("error")
         getattr(tg.nn, layer)(2, 3, num_layers=2, dropout=0.5)
         getattr(tg.nn, layer)(2, 3)
+
+
+@pytest.mark.parametrize("call, error, pattern", [
+    (lambda: tg.full_like(tg.zeros(2), "a"), TypeError, r"full_like: fill_value must be a number, got str 'a'"),
+    (lambda: tg.zeros_like(tg.zeros(2), dtype="foo"), TypeError, r"full_like: 'foo' is not a dtype"),
+    (lambda: tg.eye(2, dtype=complex), TypeError, r"eye: cannot hold data of dtype complex128"),
+    (lambda: tg.eye(-1), ValueError, r"eye: n must be an int >= 0, got -1"),
+    (lambda: tg.linspace(0, 1, -2), ValueError, r"linspace: steps must be an int >= 0, got -2"),
+    (lambda: tg.linspace(0, "1", 2), TypeError, r"linspace: end must be a number"),
+    (lambda: tg.randint(0, 3, (2,), dtype="foo"), TypeError, r"randint: 'foo' is not a dtype"),
+], ids=["full_like value", "zeros_like dtype", "eye dtype", "eye n", "linspace steps", "linspace end",
+        "randint dtype"])
+def test_factories_name_what_they_reject(call, error, pattern):
+    with pytest.raises(error, match=pattern):
+        call()

@@ -288,6 +288,217 @@ def np_scan(xs, h0, w, u, a, reverse):
     return ys, h
 
 
+# -- cases for the ops of sequence models (issue 15) ----------------------------------------
+
+
+@st.composite
+def pad_cases(draw):
+    """(before, after) widths >= 0 for every dim, and the border's value."""
+    x = draw(arrays(shapes(min_dims=1, **SMALL)))
+    widths = tuple((draw(st.integers(0, 2)), draw(st.integers(0, 2))) for _ in range(x.ndim))
+    return (x,), {"widths": widths, "value": draw(st.sampled_from([0.0, -1.5]))}
+
+
+@st.composite
+def torch_pad_cases(draw):
+    """F.pad's flat widths, from the last dim backwards, negative ones cropping."""
+    x = draw(arrays(shapes(min_dims=1, **SMALL)))
+    dims = draw(st.integers(1, x.ndim))
+    pad = []
+    for side in reversed(x.shape[-dims:]):
+        before = draw(st.integers(-side + 1, 2))  # at least one entry of each dim left
+        pad += [before, draw(st.integers(-(side + min(before, 0)) + 1, 2))]
+    return (x,), {"pad": tuple(pad), "value": draw(st.sampled_from([None, 2.5]))}
+
+
+def np_torch_pad(x, pad, value):
+    widths = [(0, 0)] * (x.ndim - len(pad) // 2) + [tuple(pad[i:i + 2]) for i in reversed(range(0, len(pad), 2))]
+    crop = tuple(slice(max(-b, 0), n - max(-a, 0)) for n, (b, a) in zip(x.shape, widths))
+    grow = [(max(b, 0), max(a, 0)) for b, a in widths]
+    return np.pad(x[crop], grow, constant_values=0.0 if value is None else value)
+
+
+@st.composite
+def index_cases(draw, kind):
+    """x, a dim, and an integer index along it as gather / scatter / index_select take it."""
+    x = draw(arrays(shapes(min_dims=1, **SMALL)))
+    dim = draw(dim_of(x.ndim))
+    side = x.shape[dim]
+    if kind == "index_select":
+        index = np.array(draw(st.lists(st.integers(0, side - 1), max_size=5)), np.int64)
+        return (x,), {"dim": dim, "index": index}
+    shape = [draw(st.integers(1, n)) for n in x.shape]
+    shape[dim % x.ndim] = draw(st.integers(1, 4))
+    index = draw(hnp.arrays(np.int64, tuple(shape), elements=st.integers(0, side - 1)))
+    if kind == "gather":
+        return (x,), {"dim": dim, "index": index}
+    if kind == "scatter":  # one write per target: where two writes meet, the result would not be smooth
+        positions = draw(st.permutations(range(side)))
+        index = np.take(np.array(positions), np.indices(index.shape)[dim % x.ndim] % side)
+        index = index[tuple(slice(0, min(n, side)) if d == dim % x.ndim else slice(None)
+                            for d, n in enumerate(index.shape))]
+    src_shape = tuple(n + draw(st.integers(0, 1)) for n in index.shape)
+    return (x, draw(arrays(src_shape))), {"dim": dim, "index": index}
+
+
+def np_scatter(x, src, dim, index, add):
+    out = x.copy()
+    grid = list(np.indices(index.shape, sparse=True))
+    grid[dim % x.ndim] = index
+    values = src[tuple(slice(0, n) for n in index.shape)]
+    if add:
+        np.add.at(out, tuple(grid), values)
+    else:
+        out[tuple(grid)] = values
+    return out
+
+
+@st.composite
+def repeat_cases(draw, tile=False):
+    x = draw(arrays(shapes(max_dims=3, max_side=3)))
+    low = 0 if tile else x.ndim
+    sizes = tuple(draw(st.lists(st.integers(1, 3), min_size=low, max_size=x.ndim + 1)))
+    return (x,), {"sizes": sizes}
+
+
+@st.composite
+def repeat_interleave_cases(draw):
+    x = draw(arrays(shapes(max_dims=3, max_side=3)))
+    dim = draw(st.one_of(st.none(), dim_of(x.ndim)))
+    side = x.size if dim is None else (x.shape[dim] if x.ndim else 1)
+    if draw(st.booleans()):
+        repeats = draw(st.integers(0, 3))
+    else:
+        repeats = np.array(draw(st.lists(st.integers(0, 3), min_size=side, max_size=side)), np.int64)
+    return (x,), {"repeats": repeats, "dim": dim}
+
+
+@st.composite
+def roll_cases(draw):
+    x = draw(arrays(shapes(**SMALL)))
+    if x.ndim == 0 or draw(st.booleans()):
+        return (x,), {"shifts": draw(st.integers(-5, 5)), "dims": None}
+    dims = tuple(draw(st.lists(dim_of(x.ndim), min_size=1, max_size=3)))
+    return (x,), {"shifts": tuple(draw(st.integers(-5, 5)) for _ in dims), "dims": dims}
+
+
+@st.composite
+def spread_cases(draw):
+    """var / std: dims, keepdim, and a correction that leaves a positive count. Distinct values,
+    so every slice of two or more has a spread, where std is smooth."""
+    (x,), params = draw(over_dims(distinct=True, margin=0.3))
+    axes = range(x.ndim) if params["dim"] is None else np.atleast_1d(params["dim"])
+    count = int(np.prod([x.shape[a] for a in axes])) if x.ndim else 1
+    params["correction"] = draw(st.sampled_from([c for c in (0, 1, 0.5) if c < count]))
+    return (x,), params
+
+
+@st.composite
+def norm_cases(draw):
+    """Magnitudes distinct and away from 0 (|x| has a kink there, and max |x| a tie), any signs."""
+    (magnitude,), params = draw(over_dims(elements=st.floats(0, 2), distinct=True))
+    signs = draw(hnp.arrays(np.bool_, magnitude.shape))
+    params["p"] = draw(st.sampled_from(["fro", 1, 2, 3, 1.5, np.inf, -np.inf]))
+    return (np.where(signs, 1, -1) * (magnitude + 0.2),), params
+
+
+@st.composite
+def sort_cases(draw, topk=False):
+    x = draw(arrays(shapes(min_dims=1, **SMALL), distinct=True))
+    dim = draw(dim_of(x.ndim))
+    if topk:
+        return (x,), {"k": draw(st.integers(0, x.shape[dim])), "dim": dim, "largest": draw(st.booleans())}
+    return (x,), {"dim": dim, "descending": draw(st.booleans())}
+
+
+def np_sort(x, dim, descending):
+    out = np.sort(x, axis=dim)
+    return np.flip(out, dim) if descending else out
+
+
+def np_topk(x, k, dim, largest):
+    ordered = np_sort(x, dim, largest)
+    return np.take(ordered, range(k), axis=dim)
+
+
+@st.composite
+def masked_fill_cases(draw):
+    """A mask that broadcasts to x's shape (some dims 1, some leading ones missing)."""
+    x = draw(arrays(shapes(**SMALL)))
+    mask_shape = tuple(1 if draw(st.booleans()) else n for n in x.shape)[draw(st.integers(0, x.ndim)):]
+    return (x,), {"mask": draw(hnp.arrays(np.bool_, mask_shape)), "value": draw(st.sampled_from([0.0, 3.0]))}
+
+
+@st.composite
+def triangle_cases(draw):
+    x = draw(arrays(shapes(min_dims=2, **SMALL)))
+    return (x,), {"diagonal": draw(st.integers(-3, 3))}
+
+
+@st.composite
+def movedim_cases(draw):
+    x = draw(arrays(shapes(min_dims=1, **SMALL)))
+    count = draw(st.integers(1, x.ndim))
+    source = draw(st.permutations(range(x.ndim)))[:count]
+    destination = draw(st.permutations(range(x.ndim)))[:count]
+    return (x,), {"source": tuple(source), "destination": tuple(destination)}
+
+
+@st.composite
+def unflatten_cases(draw):
+    x = draw(arrays(shapes(min_dims=1, **SMALL)))
+    dim = draw(dim_of(x.ndim))
+    sizes = list(draw(st.sampled_from([s for s in _shapes_with_size(x.shape[dim]) if s])))
+    if draw(st.booleans()):
+        sizes[draw(st.integers(0, len(sizes) - 1))] = -1
+    return (x,), {"dim": dim, "sizes": tuple(sizes)}
+
+
+@st.composite
+def cumsum_cases(draw):
+    x = draw(arrays(shapes(**SMALL)))
+    return (x,), {"dim": draw(dim_of(x.ndim))}
+
+
+@st.composite
+def bce_cases(draw):
+    shape = draw(shapes(**SMALL))
+    probabilities = st.floats(0.05, 0.95)
+    return (draw(arrays(shape, elements=probabilities)), draw(arrays(shape, elements=st.floats(0, 1)))), {}
+
+
+def np_repeat_interleave(x, repeats, dim):
+    return np.repeat(x.reshape(-1) if dim is None or x.ndim == 0 else x, repeats, axis=0 if dim is None else dim)
+
+
+def np_std(x, dim, keepdim, correction):
+    return np.sqrt(np_var(x, dim, keepdim, correction))
+
+
+def np_var(x, dim, keepdim, correction):
+    axis = _axis(x, dim)
+    count = x.size if axis is None else int(np.prod([x.shape[a] for a in np.atleast_1d(axis)]))
+    centred = x - np.mean(x, axis=axis, keepdims=True)
+    return np.sum(centred * centred, axis=axis, keepdims=keepdim) / (count - correction)
+
+
+def np_norm(x, p, dim, keepdim):
+    axis, p = _axis(x, dim), 2 if p == "fro" else p
+    if np.isinf(p):
+        reduce = np.max if p > 0 else np.min
+        return reduce(np.abs(x), axis=axis, keepdims=keepdim)
+    return np.sum(np.abs(x) ** p, axis=axis, keepdims=keepdim) ** (1 / p)
+
+
+def np_bce(x, y):
+    return -(y * np.log(x) + (1 - y) * np.log1p(-x))
+
+
+def np_gelu(x):
+    from math import erf
+    return x * 0.5 * (1 + np.vectorize(erf)(x / np.sqrt(2)))
+
+
 # -- numpy references ---------------------------------------------------------------
 
 
@@ -433,6 +644,21 @@ SPECS = {
     "grusequence": Spec(sequence_cases(3, 1), lambda *xs, **p: ops.GRUSequence.apply(*xs, **p),
                         np_sequence(np_gru_cell, 1)),
     "scan": Spec(scan_cases(), _scan_call, np_scan),
+    "abs": Spec(unary(away_from=(0.0,)), Tensor.abs, np.abs),
+    "sqrt": Spec(unary(elements=st.floats(0.1, 4)), Tensor.sqrt, np.sqrt),
+    "rsqrt": Spec(unary(elements=st.floats(0.1, 4)), Tensor.rsqrt, lambda x: 1 / np.sqrt(x)),
+    "sign": Spec(unary(away_from=(0.0,)), Tensor.sign, np.sign),
+    "sin": Spec(unary(), Tensor.sin, np.sin),
+    "cos": Spec(unary(), Tensor.cos, np.cos),
+    "erf": Spec(unary(), Tensor.erf, lambda x: np.vectorize(__import__("math").erf, otypes=[float])(x)),
+    "maximum": Spec(broadcast_pairs(**SMALL).filter(lambda p: np.all(np.abs(np.subtract(*p)) > 0.1))
+                    .map(lambda pair: (pair, {})), Tensor.maximum, np.maximum),
+    "pad": Spec(pad_cases(), lambda x, **p: ops.Pad.apply(x, **p),
+                lambda x, widths, value: np.pad(x, widths, constant_values=value)),
+    "clone": Spec(unary(), Tensor.clone, np.copy),
+    "cumsum": Spec(cumsum_cases(), lambda x, dim: x.cumsum(dim),
+                   lambda x, dim: np.cumsum(x, axis=_axis(x, dim)).reshape(x.shape)),
+    "binarycrossentropy": Spec(bce_cases(), lambda x, y: F.binary_cross_entropy(x, y, reduction="none"), np_bce),
 }
 
 # Tensor methods built from the primitives above, checked the same way.
@@ -446,14 +672,61 @@ COMPOSITES = {
         lambda x, dim0, dim1: x.transpose(dim0, dim1), lambda x, dim0, dim1: np.swapaxes(x, dim0, dim1),
     ),
     "T": Spec(unary(), lambda x: x.T, lambda x: x.T),
-    "sqrt": Spec(unary(elements=st.floats(0.1, 4)), Tensor.sqrt, np.sqrt),
-    "min": Spec(over_dims(distinct=True), lambda x, dim, keepdim: x.amin(dim, keepdim),
-                lambda x, dim, keepdim: np.min(x, axis=_axis(x, dim), keepdims=keepdim)),
     "max(dim).values": Spec(
         arrays(shapes(min_dims=1, **SMALL), distinct=True).flatmap(
             lambda x: dim_of(x.ndim).map(lambda d: ((x,), {"dim": d}))),
         lambda x, dim: x.max(dim).values, lambda x, dim: np.max(x, axis=dim),
     ),
+    "square": Spec(unary(), Tensor.square, np.square),
+    "minimum": Spec(broadcast_pairs(**SMALL).filter(lambda p: np.all(np.abs(np.subtract(*p)) > 0.1))
+                    .map(lambda pair: (pair, {})), Tensor.minimum, np.minimum),
+    "masked_fill": Spec(masked_fill_cases(), lambda x, mask, value: x.masked_fill(mask, value),
+                        lambda x, mask, value: np.where(mask, value, x)),
+    "tril": Spec(triangle_cases(), lambda x, diagonal: x.tril(diagonal),
+                 lambda x, diagonal: np.tril(x, diagonal)),
+    "triu": Spec(triangle_cases(), lambda x, diagonal: x.triu(diagonal),
+                 lambda x, diagonal: np.triu(x, diagonal)),
+    "gather": Spec(index_cases("gather"), lambda x, dim, index: x.gather(dim, index),
+                   lambda x, dim, index: np.take_along_axis(x[tuple(slice(0, n) if d != dim % x.ndim else slice(None)
+                                                                    for d, n in enumerate(index.shape))],
+                                                          index, axis=dim)),
+    "scatter_add": Spec(index_cases("scatter_add"), lambda x, src, dim, index: x.scatter_add(dim, index, src),
+                        lambda x, src, dim, index: np_scatter(x, src, dim, index, add=True)),
+    "scatter": Spec(index_cases("scatter"), lambda x, src, dim, index: x.scatter(dim, index, src),
+                    lambda x, src, dim, index: np_scatter(x, src, dim, index, add=False)),
+    "index_select": Spec(index_cases("index_select"), lambda x, dim, index: x.index_select(dim, index),
+                         lambda x, dim, index: np.take(x, index, axis=dim)),
+    "flip": Spec(over_dims(with_keepdim=False), lambda x, dim: x.flip(dim),
+                 lambda x, dim: np.flip(x, _axis(x, dim))),
+    "roll": Spec(roll_cases(), lambda x, shifts, dims: x.roll(shifts, dims),
+                 lambda x, shifts, dims: np.roll(x, shifts, dims)),
+    "repeat": Spec(repeat_cases(), lambda x, sizes: x.repeat(sizes), lambda x, sizes: np.tile(x, sizes)),
+    "tile": Spec(repeat_cases(tile=True), lambda x, sizes: x.tile(sizes), lambda x, sizes: np.tile(x, sizes)),
+    "repeat_interleave": Spec(repeat_interleave_cases(), lambda x, repeats, dim: x.repeat_interleave(repeats, dim),
+                              np_repeat_interleave),
+    "var": Spec(spread_cases(), lambda x, dim, keepdim, correction: x.var(dim, keepdim=keepdim, correction=correction),
+                np_var),
+    "std": Spec(spread_cases(), lambda x, dim, keepdim, correction: x.std(dim, keepdim=keepdim, correction=correction),
+                np_std),
+    "norm": Spec(norm_cases(), lambda x, p, dim, keepdim: x.norm(p, dim, keepdim), np_norm),
+    "sort(dim).values": Spec(sort_cases(), lambda x, **p: x.sort(**p).values, np_sort),
+    "topk(k).values": Spec(sort_cases(topk=True), lambda x, **p: x.topk(**p).values, np_topk),
+    "movedim": Spec(movedim_cases(), lambda x, source, destination: x.movedim(source, destination),
+                    lambda x, source, destination: np.moveaxis(x, source, destination)),
+    "unflatten": Spec(unflatten_cases(), lambda x, dim, sizes: x.unflatten(dim, sizes),
+                      lambda x, dim, sizes: x.reshape(x.shape[:dim % x.ndim] + tuple(
+                          sizes if -1 not in sizes else [x.shape[dim] // -int(np.prod(sizes)) if n == -1 else n
+                                                         for n in sizes]) + x.shape[dim % x.ndim + 1:])),
+    "F.pad": Spec(torch_pad_cases(), lambda x, pad, value: F.pad(x, pad, value=value), np_torch_pad),
+    "F.gelu": Spec(unary(), F.gelu, np_gelu),
+    "F.gelu(tanh)": Spec(unary(), lambda x: F.gelu(x, approximate="tanh"),
+                         lambda x: 0.5 * x * (1 + np.tanh(np.sqrt(2 / np.pi) * (x + 0.044715 * x**3)))),
+    "F.silu": Spec(unary(), F.silu, lambda x: x / (1 + np.exp(-x))),
+    "F.leaky_relu": Spec(unary(away_from=(0.0,)), lambda x: F.leaky_relu(x, 0.2),
+                         lambda x: np.where(x > 0, x, 0.2 * x)),
+    "F.elu": Spec(unary(away_from=(0.0,)), lambda x: F.elu(x, 1.5), lambda x: np.where(x > 0, x, 1.5 * np.expm1(x))),
+    "F.softplus": Spec(unary(elements=st.floats(-4, 4), away_from=(2.0,)), lambda x: F.softplus(x, 2.0, 4.0),
+                       lambda x: np.where(2 * x > 4, x, np.log1p(np.exp(2 * x)) / 2)),
 }
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import arguments, ops, rng
-from .tensor import DEFAULT_FLOAT, Tensor, _where
+from .tensor import DEFAULT_FLOAT, Tensor, _where, supported_dtype
 
 
 def _shape(fn: str, shape) -> tuple:
@@ -53,12 +53,52 @@ def full(shape, fill_value, dtype=None, requires_grad: bool = False) -> Tensor:
     return Tensor(np.full(_shape("full", (shape,)), fill_value, dtype), requires_grad)
 
 
-def zeros_like(t: Tensor, requires_grad: bool = False) -> Tensor:
-    return Tensor(np.zeros_like(t.data), requires_grad)
+def zeros_like(t: Tensor, *, dtype=None, requires_grad: bool = False) -> Tensor:
+    """Zeros of ``t``'s shape, and of its dtype unless ``dtype`` is given."""
+    return full_like(t, 0, dtype=dtype, requires_grad=requires_grad)
 
 
-def ones_like(t: Tensor, requires_grad: bool = False) -> Tensor:
-    return Tensor(np.ones_like(t.data), requires_grad)
+def ones_like(t: Tensor, *, dtype=None, requires_grad: bool = False) -> Tensor:
+    """Ones of ``t``'s shape, and of its dtype unless ``dtype`` is given."""
+    return full_like(t, 1, dtype=dtype, requires_grad=requires_grad)
+
+
+def full_like(t: Tensor, fill_value, *, dtype=None, requires_grad: bool = False) -> Tensor:
+    """``fill_value`` in every entry of ``t``'s shape, and of its dtype unless ``dtype`` is given."""
+    arguments.tensor("full_like", "input", t)
+    if not isinstance(fill_value, (bool, np.bool_)):
+        arguments.real("full_like", "fill_value", fill_value)
+    dtype = t.dtype if dtype is None else supported_dtype("full_like", dtype)
+    return Tensor(np.full(t.shape, fill_value, dtype), requires_grad)
+
+
+def eye(n: int, m: int | None = None, dtype=DEFAULT_FLOAT, requires_grad: bool = False) -> Tensor:
+    """The ``(n, m)`` identity matrix (m = n by default): ones on the diagonal."""
+    n = arguments.integer("eye", "n", n, low=0)
+    m = n if m is None else arguments.integer("eye", "m", m, low=0)
+    return Tensor(np.eye(n, m, dtype=supported_dtype("eye", dtype)), requires_grad)
+
+
+def linspace(start, end, steps: int, dtype=DEFAULT_FLOAT, requires_grad: bool = False) -> Tensor:
+    """``steps`` evenly spaced values from ``start`` to ``end``, both included."""
+    for name, value in (("start", start), ("end", end)):
+        arguments.real("linspace", name, value)
+    steps = arguments.integer("linspace", "steps", steps, low=0)
+    return Tensor(np.linspace(start, end, steps).astype(supported_dtype("linspace", dtype)), requires_grad)
+
+
+def randint(low: int = 0, high: int | None = None, size=None, dtype=np.int64) -> Tensor:
+    """Integers drawn uniformly from [low, high), of shape ``size``, from the generator ``manual_seed``
+    seeds. As torch's: ``randint(high, size)`` or ``randint(low, high, size)``."""
+    if size is None and isinstance(high, (tuple, list)):  # randint(high, size)
+        low, high, size = 0, low, high
+    if high is None or size is None:
+        raise TypeError("randint: give high and size: randint(high, size) or randint(low, high, size)")
+    low, high = arguments.integer("randint", "low", low), arguments.integer("randint", "high", high)
+    if high <= low:
+        raise ValueError(f"randint: high must be larger than low, got low={low}, high={high}")
+    shape = _shape("randint", (size,))
+    return Tensor(rng.generator().integers(low, high, shape).astype(supported_dtype("randint", dtype)))
 
 
 def randn(*shape, dtype=DEFAULT_FLOAT, requires_grad: bool = False) -> Tensor:

@@ -1,4 +1,5 @@
-"""torch.nn.functional's names for tinygrad_rnn: activations, dropout, linear, losses.
+"""torch.nn.functional's names for tinygrad_rnn: activations, padding, embeddings, dropout,
+linear, layer normalisation, attention, losses.
 
 Everything here is composed from primitives, so gradients come from the tape.
 The classification losses pick the log-probability of each target class by
@@ -10,7 +11,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import arguments, rng
+from . import arguments, creation, rng
+from .ops import BinaryCrossEntropy, Embedding, Pad
 from .ops.pointwise import LogSigmoid
 from .tensor import Tensor
 
@@ -37,9 +39,117 @@ def logsigmoid(x: Tensor) -> Tensor:
     return LogSigmoid.apply(x)
 
 
-def softplus(x: Tensor) -> Tensor:
-    """log(1 + exp(x)) = -logsigmoid(-x), exact and finite for every finite x."""
-    return -LogSigmoid.apply(-x)
+def softplus(x: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
+    """log(1 + exp(beta x)) / beta, and x itself where beta x > threshold, as torch's.
+
+    Computed as -logsigmoid(-beta x) / beta: finite for every finite x.
+    """
+    beta = arguments.number("softplus", "beta", beta, low=0, low_open=True)
+    threshold = arguments.real("softplus", "threshold", threshold)
+    scaled = x * beta if beta != 1 else x
+    smooth = -LogSigmoid.apply(-scaled)
+    smooth = smooth / beta if beta != 1 else smooth
+    return creation.where(scaled.data > threshold, x, smooth)
+
+
+def gelu(x: Tensor, approximate: str = "none") -> Tensor:
+    """x Phi(x), Phi the standard normal CDF: 0.5 x (1 + erf(x / sqrt(2))), as torch's.
+
+    ``approximate="tanh"``: 0.5 x (1 + tanh(sqrt(2 / pi) (x + 0.044715 x^3))).
+    """
+    if approximate == "none":
+        return x * 0.5 * (1 + (x * (1 / np.sqrt(2))).erf())
+    if approximate == "tanh":
+        inner = (x + x * x * x * 0.044715) * np.sqrt(2 / np.pi)
+        return x * 0.5 * (1 + inner.tanh())
+    raise ValueError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
+
+
+def silu(x: Tensor) -> Tensor:
+    """x sigmoid(x) (the swish)."""
+    return x * x.sigmoid()
+
+
+def leaky_relu(x: Tensor, negative_slope: float = 0.01) -> Tensor:
+    """x where x > 0, else negative_slope x; the gradient at 0 is negative_slope, as torch's.
+
+    Written relu(x) + negative_slope min(x, 0): one term is exactly 0 on each side, so
+    the values are exact, and no mask is computed from the data (tg.scan compiles it).
+    """
+    slope = arguments.real("leaky_relu", "negative_slope", negative_slope)
+    return x.relu() + x.clamp(max=0) * slope
+
+
+def elu(x: Tensor, alpha: float = 1.0) -> Tensor:
+    """x where x > 0, else alpha (exp(x) - 1); the gradient at 0 is alpha, as torch's.
+
+    Written relu(x) + alpha (exp(min(x, 0)) - 1), exact on each side. The exp reads x
+    clamped to <= 0, so a large positive x cannot overflow it and send inf * 0 = NaN
+    into the gradient.
+    """
+    alpha = arguments.real("elu", "alpha", alpha)
+    return x.relu() + (x.clamp(max=0).exp() - 1) * alpha
+
+
+def pad(input: Tensor, pad, mode: str = "constant", value: float | None = None) -> Tensor:
+    """``input`` with a border of ``value`` (0 by default), as torch's constant mode.
+
+    ``pad`` lists (before, after) widths from the last dim backwards:
+    ``(left, right)`` pads the last dim, ``(left, right, top, bottom)`` the last two.
+    A negative width removes entries instead.
+    """
+    fn = "pad"
+    arguments.tensor(fn, "input", input)
+    if mode != "constant":
+        raise ValueError(f"pad: only mode='constant' is supported, got {mode!r}")
+    if not isinstance(pad, (tuple, list)):
+        raise TypeError(f"pad: pad must be a tuple of ints, got {type(pad).__name__}")
+    widths = [arguments.integer(fn, "pad", w) for w in pad]
+    if len(widths) % 2 or len(widths) // 2 > input.ndim:
+        raise ValueError(f"pad: pad {tuple(widths)} must hold a (before, after) pair for each of at most "
+                         f"{input.ndim} dims (input shape {input.shape})")
+    pairs = [(0, 0)] * (input.ndim - len(widths) // 2) + [tuple(widths[i:i + 2]) for i in
+                                                          reversed(range(0, len(widths), 2))]
+    sides = [n + before + after for n, (before, after) in zip(input.shape, pairs)]
+    if any(side < 0 for side in sides):
+        raise ValueError(f"pad: pad {tuple(widths)} removes more than the input of shape {input.shape} holds")
+    crop = tuple(slice(max(-before, 0), n - max(-after, 0)) for n, (before, after) in zip(input.shape, pairs))
+    x = input[crop] if any(min(pair) < 0 for pair in pairs) else input
+    grow = tuple((max(before, 0), max(after, 0)) for before, after in pairs)
+    if not any(before or after for before, after in grow):
+        return x
+    fill = 0.0 if value is None else arguments.real(fn, "value", value)
+    return Pad.apply(x, widths=grow, value=fill)
+
+
+def one_hot(tensor, num_classes: int = -1) -> Tensor:
+    """int64 one-hot vectors, as torch's: integer ids of shape S -> shape S + (num_classes,).
+
+    ``num_classes=-1`` takes the largest id plus one.
+    """
+    from .data import one_hot as one_hot_of  # data imports nn, which imports this module
+
+    ids = tensor.data if isinstance(tensor, Tensor) else np.asarray(tensor)
+    if num_classes == -1:
+        if ids.size == 0 or ids.dtype.kind not in "iu":
+            raise ValueError(f"one_hot: num_classes=-1 needs integer ids to take the largest of, got "
+                             f"dtype {ids.dtype} (shape {ids.shape})")
+        num_classes = int(ids.max()) + 1
+    return one_hot_of(ids, num_classes, dtype=np.int64)
+
+
+def embedding(input, weight: Tensor, padding_idx: int | None = None) -> Tensor:
+    """Rows of ``weight`` ``(num_embeddings, dim)`` picked by integer ``input`` of shape S: shape S + (dim,).
+
+    The ``padding_idx`` row (negative counts from the end) gets no gradient.
+    """
+    arguments.tensor("embedding", "weight", weight)
+    if padding_idx is not None and weight.ndim == 2:
+        padding_idx = arguments.integer("embedding", "padding_idx", padding_idx)
+        if -weight.shape[0] <= padding_idx < 0:
+            padding_idx += weight.shape[0]
+    indices = input.data if isinstance(input, Tensor) else np.asarray(input)
+    return Embedding.apply(weight, indices=indices, padding_idx=padding_idx)
 
 
 def softmax(x: Tensor, dim: int) -> Tensor:
@@ -85,6 +195,99 @@ def dropout(x: Tensor, p: float = 0.5, training: bool = True) -> Tensor:
         mask = keep.astype(x.dtype) / np.asarray(1.0 - p, x.dtype)
     return x * Tensor(mask)
 
+
+
+# -- normalisation and attention ---------------------------------------------------------
+
+
+def layer_norm(input: Tensor, normalized_shape, weight: Tensor | None = None, bias: Tensor | None = None,
+               eps: float = 1e-5) -> Tensor:
+    """``(x - mean) / sqrt(var + eps) * weight + bias`` over the last dims, as torch's.
+
+    input ``(*, *normalized_shape)``; weight and bias ``normalized_shape`` (or None);
+    output like input. The mean and the (biased: divided by the count) variance are
+    taken over the last ``len(normalized_shape)`` dims of each element of ``*``.
+    """
+    fn = "layer_norm"
+    arguments.tensor(fn, "input", input)
+    shape = (normalized_shape,) if isinstance(normalized_shape, (int, np.integer)) else tuple(normalized_shape)
+    for size in shape:
+        arguments.integer(fn, "normalized_shape", size, low=1)
+    if not shape or input.shape[max(input.ndim - len(shape), 0):] != shape or input.ndim < len(shape):
+        raise ValueError(f"{fn}: input of shape {input.shape} does not end with normalized_shape {shape}")
+    for name, param in (("weight", weight), ("bias", bias)):
+        if param is not None and arguments.tensor(fn, name, param).shape != shape:
+            raise ValueError(f"{fn}: {name} must have shape normalized_shape {shape}, got {param.shape}")
+    arguments.number(fn, "eps", eps, low=0)
+    dims = tuple(range(-len(shape), 0))
+    centred = input - input.mean(dims, keepdim=True)
+    variance = (centred * centred).mean(dims, keepdim=True)
+    out = centred * (variance + eps) ** -0.5
+    if weight is not None:
+        out = out * weight
+    return out if bias is None else out + bias
+
+
+def scaled_dot_product_attention(query: Tensor, key: Tensor, value: Tensor, attn_mask=None,
+                                 dropout_p: float = 0.0, is_causal: bool = False, scale: float | None = None,
+                                 enable_gqa: bool = False) -> Tensor:
+    """``softmax(query @ key^T * scale + mask) @ value``, as torch's.
+
+    query ``(*, L, E)``, key ``(*, S, E)``, value ``(*, S, Ev)`` -> ``(*, L, Ev)``; the
+    batch dims ``*`` broadcast. ``attn_mask`` broadcasts to ``(*, L, S)``: bool (True
+    where a query may attend to a key) or float (added to the scores, and differentiable
+    if it is a tensor that requires grad). ``is_causal``: query i attends to keys
+    j <= i (the mask ``tril(ones(L, S))``); not together with ``attn_mask``. ``scale``
+    defaults to 1/sqrt(E). A query that may attend to no key (its scores all -inf)
+    gets zeros and passes no gradient, as in torch. ``dropout_p`` drops attention
+    weights (random numbers from the generator ``manual_seed`` seeds). ``enable_gqa``:
+    key and value may have fewer heads (dim -3) than query, a divisor of its count,
+    each shared by consecutive query heads.
+    """
+    fn = "scaled_dot_product_attention"
+    for name, t in (("query", query), ("key", key), ("value", value)):
+        arguments.tensor(fn, name, t)
+        if t.ndim < 2 or t.dtype.kind != "f":
+            raise ValueError(f"{fn}: {name} must be a floating-point tensor (*, length, features), "
+                             f"got shape {t.shape} and dtype {t.dtype}")
+    if key.shape[-1] != query.shape[-1] or value.shape[-2] != key.shape[-2]:
+        raise ValueError(f"{fn}: query {query.shape}, key {key.shape} and value {value.shape} do not fit: "
+                         "need query (*, L, E), key (*, S, E), value (*, S, Ev)")
+    if arguments.boolean(fn, "enable_gqa", enable_gqa) and key.ndim >= 3 and key.shape[-3] != query.shape[-3]:
+        heads, kv_heads = query.shape[-3] if query.ndim >= 3 else 1, key.shape[-3]
+        if value.ndim < 3 or value.shape[-3] != kv_heads or heads % kv_heads:
+            raise ValueError(f"{fn}: with enable_gqa, key {key.shape} and value {value.shape} need a number "
+                             f"of heads (dim -3) that divides the query's {query.shape}")
+        key, value = (t.repeat_interleave(heads // kv_heads, dim=-3) for t in (key, value))
+    if scale is None:
+        scale = 1 / np.sqrt(query.shape[-1])
+    scores = (query @ key.transpose(-2, -1)) * arguments.real(fn, "scale", scale)
+    length, source_length = query.shape[-2], key.shape[-2]
+    if arguments.boolean(fn, "is_causal", is_causal):
+        if attn_mask is not None:
+            raise ValueError(f"{fn}: give attn_mask or is_causal=True, not both")
+        attn_mask = np.tril(np.ones((length, source_length), bool))
+    if attn_mask is not None:
+        mask = attn_mask.data if isinstance(attn_mask, Tensor) else np.asarray(attn_mask)
+        try:
+            np.broadcast_shapes(mask.shape, scores.shape)
+        except ValueError:
+            raise ValueError(f"{fn}: attn_mask of shape {mask.shape} does not broadcast to the scores' "
+                             f"shape {scores.shape} (*, L, S)") from None
+        if mask.dtype == bool:
+            scores = creation.where(mask, scores, -np.inf)
+        elif mask.dtype.kind == "f":
+            scores = scores + (attn_mask if isinstance(attn_mask, Tensor) else Tensor(mask.astype(scores.dtype)))
+        else:
+            raise TypeError(f"{fn}: attn_mask must be bool or floating point, got dtype {mask.dtype}")
+    nowhere = np.all(np.isneginf(scores.data), axis=-1, keepdims=True)  # queries with no key to attend to
+    if nowhere.any():  # softmax would give 0/0 there: zeros instead, as torch's, and no gradient through them
+        weights = scores.masked_fill(nowhere, 0).softmax(-1).masked_fill(nowhere, 0)
+    else:
+        weights = scores.softmax(-1)
+    if arguments.number(fn, "dropout_p", dropout_p, 0, 1) > 0:
+        weights = dropout(weights, dropout_p)
+    return weights @ value
 
 # -- argument checks shared by the losses -----------------------------------------------
 
@@ -287,6 +490,28 @@ def binary_cross_entropy_with_logits(input: Tensor, target, weight=None, pos_wei
         pos_weight = _broadcastable(loss, "pos_weight", pos_weight, input)
         log_weight = 1 + (pos_weight - 1) * y
     out = (1 - y) * input - log_weight * LogSigmoid.apply(input)
+    if weight is not None:
+        out = out * _broadcastable(loss, "weight", weight, input)
+    return _reduce(out, reduction)
+
+
+def binary_cross_entropy(input: Tensor, target, weight=None, reduction: str = "mean") -> Tensor:
+    """-[y log(x) + (1 - y) log(1 - x)] elementwise for probabilities x, as torch's.
+
+    input x: probabilities in [0, 1], any shape; target y: the same shape. Each log
+    is clamped to >= -100, so x = 0 or 1 gives a finite loss (100 per element at
+    most) and a finite gradient (the BinaryCrossEntropy primitive). weight
+    broadcasts to the input. For logits, binary_cross_entropy_with_logits is stabler.
+    """
+    loss = "binary_cross_entropy"
+    _check_input(loss, input)
+    _check_reduction(loss, reduction)
+    y = _same_shape_target(loss, target, input)
+    outside = (input.data < 0) | (input.data > 1)  # NaN is neither: it propagates
+    if outside.any():
+        raise ValueError(f"{loss}: input must hold probabilities in [0, 1], got {input.data[outside].flat[0]} "
+                         f"(input shape {input.shape})")
+    out = BinaryCrossEntropy.apply(input, y)
     if weight is not None:
         out = out * _broadcastable(loss, "weight", weight, input)
     return _reduce(out, reduction)

@@ -20,6 +20,7 @@ DEFAULT_FLOAT = np.float32
 DTYPES = frozenset(np.dtype(code) for code in "?bBhHiIlLqQefd")
 
 MaxResult = namedtuple("MaxResult", ["values", "indices"])
+SortResult = namedtuple("SortResult", ["values", "indices"])  # what sort and topk return, as torch's
 
 # The tape's clock: how many writes the library has made to any tensor's data. A node
 # notes it in forward; backward finds it unchanged in the common case and checks no further.
@@ -433,12 +434,6 @@ class Tensor:
                             "PyTorch; to invert a mask use ~mask")
         return ops.Neg.apply(self)
 
-    def __invert__(self):
-        """Bitwise not: ``~mask`` flips a bool tensor, as in PyTorch. No gradient."""
-        if self.dtype.kind not in "biu":
-            raise TypeError(f"invert: ~ needs a bool or integer tensor, got dtype {self.dtype} (shape {self.shape})")
-        return Tensor(~self._data)
-
     def __pow__(self, exponent):
         return self.pow(exponent)
 
@@ -528,7 +523,7 @@ class Tensor:
         return ops.Pow.apply(base, exponent=exponent if base.dtype.kind != "f" else float(exponent))
 
     def sqrt(self) -> Tensor:
-        return ops.Pow.apply(_float_operand(self), exponent=0.5)
+        return ops.Sqrt.apply(_float_operand(self))
 
     def matmul(self, other) -> Tensor:
         """Matrix product with numpy's rules: batched, broadcast, 1-D operands; dtypes promoted as
@@ -672,10 +667,7 @@ class Tensor:
         so that their gradient goes to those elements only."""
         if self.ndim == 0:
             return MaxResult(self, indices)
-        dim = ops.normalize_dim("max", dim, self.ndim)
-        grid = list(np.ogrid[tuple(slice(n) for n in indices.shape)])
-        grid[dim] = indices.data
-        values = self[tuple(grid)]
+        values = self.gather(dim, indices)
         if not keepdim:
             values, indices = values.squeeze(dim), indices.squeeze(dim)
         return MaxResult(values, indices)
@@ -809,6 +801,477 @@ class Tensor:
         self._require_dims("chunk")
         length = self.shape[ops.normalize_dim("chunk", dim, self.ndim)]
         return self.split(max(1, -(-length // chunks)), dim)
+
+    # -- ops for sequence models (issue 15): masks, indexing, statistics -----------------
+
+    def masked_fill(self, mask, value) -> Tensor:
+        """``value`` where the bool ``mask`` (broadcast to self's shape) is True, self elsewhere.
+
+        ``value``: a number or a 0-d tensor (whose gradient is the sum over the filled places).
+        """
+        mask = np.asarray(mask.data if isinstance(mask, Tensor) else mask)
+        if mask.dtype != bool:
+            raise TypeError(f"masked_fill: mask must be bool, got dtype {mask.dtype} (shape {mask.shape})")
+        if isinstance(value, Tensor) and value.ndim != 0:
+            raise ValueError(f"masked_fill: value must be a number or a 0-d tensor, got shape {value.shape}")
+        try:
+            fits = np.broadcast_shapes(mask.shape, self.shape) == self.shape
+        except ValueError:
+            fits = False
+        if not fits:
+            raise ValueError(f"masked_fill: mask of shape {mask.shape} does not broadcast to the "
+                             f"tensor's shape {self.shape}")
+        value = _as_operand(value, self.dtype, "masked_fill")  # the tensor's dtype, as torch's
+        return ops.Where.apply(value, self, condition=mask)
+
+    def index_select(self, dim: int, index) -> Tensor:
+        """The entries at the 1-D integer ``index`` along ``dim`` (repeats allowed; their gradients add)."""
+        picks = _int_array("index_select", "index", index)
+        dim = ops.normalize_dim("index_select", dim, self.ndim)
+        if self.ndim == 0:  # as torch: a 0-d tensor is its own one entry
+            return self.reshape(1).index_select(0, picks).reshape(())
+        side = self.shape[dim]
+        if picks.ndim > 1 or (picks.size and (picks.min() < 0 or picks.max() >= side)):
+            raise IndexError(f"index_select: index {picks.tolist()} must be 1-D, each entry in [0, {side}) "
+                             f"for dim {dim} of shape {self.shape}")
+        return self[(slice(None),) * dim + (picks.reshape(-1),)]
+
+    def repeat_interleave(self, repeats, dim: int | None = None) -> Tensor:
+        """Each entry repeated ``repeats`` times along ``dim`` (the flattened tensor when None).
+
+        ``repeats``: an int, or one int per entry along ``dim``.
+        """
+        if dim is None:
+            return self.flatten().repeat_interleave(repeats, 0)
+        dim = ops.normalize_dim("repeat_interleave", dim, self.ndim)
+        if self.ndim == 0:
+            return self.reshape(1).repeat_interleave(repeats, 0)
+        if isinstance(repeats, (int, np.integer)) and not isinstance(repeats, bool):
+            count = arguments.integer("repeat_interleave", "repeats", repeats, low=0)
+            shape = self.shape
+            copies = self.unsqueeze(dim + 1).expand(shape[: dim + 1] + (count,) + shape[dim + 1 :])
+            return copies.reshape(shape[:dim] + (shape[dim] * count,) + shape[dim + 1 :])
+        counts = _int_array("repeat_interleave", "repeats", repeats).reshape(-1)
+        if counts.shape not in ((1,), (self.shape[dim],)) or (counts < 0).any():
+            raise ValueError(f"repeat_interleave: repeats must be non-negative, one per entry of dim {dim} "
+                             f"(size {self.shape[dim]}) or a single one, got {counts.tolist()}")
+        picks = np.repeat(np.arange(self.shape[dim]), np.broadcast_to(counts, self.shape[dim]))
+        return self.index_select(dim, picks)
+
+    def gather(self, dim: int, index) -> Tensor:
+        """Entries picked along ``dim``: ``out[i, j] = self[index[i, j], j]`` for dim 0, and so on.
+
+        ``index``: integers in [0, size of dim), with self's number of dims, no larger
+        than self in the other dims; the result has its shape. An entry picked twice
+        gets both gradients.
+        """
+        dim, index = self._checked_index("gather", dim, index)
+        return self[_along(dim, index)]
+
+    def scatter_add(self, dim: int, index, src: Tensor) -> Tensor:
+        """A copy of self with ``src[i, j]`` added at ``[index[i, j], j]`` (for dim 0; and so on).
+
+        ``index`` as in ``gather``; ``src`` at least as large as ``index`` in every dim
+        (its first entries are used). Entries that several indices point to add up.
+        """
+        dim, index = self._checked_index("scatter_add", dim, index)
+        values = self._scatter_source("scatter_add", index, src)
+        return self + ops.IndexPut.apply(values, shape=self.shape, index=_along(dim, index), unique=False)
+
+    def scatter(self, dim: int, index, src=None, *, value=None) -> Tensor:
+        """A copy of self with ``[index[i, j], j]`` set to ``src[i, j]`` (dim 0; and so on), or to ``value``.
+
+        Where several indices point to one entry, the last written wins (PyTorch leaves
+        it undefined); each entry's gradient reaches every ``src`` entry aimed at it, as torch's.
+        """
+        if (src is None) == (value is None):
+            raise TypeError("scatter: give src (a tensor) or value (a number), not both")
+        dim, index = self._checked_index("scatter", dim, index)
+        if src is None:
+            src = Tensor(np.full(index.shape, arguments.real("scatter", "value", value), self.dtype))
+        values = self._scatter_source("scatter", index, src)
+        written = np.zeros(self.shape, bool)
+        written[_along(dim, index)] = True
+        # IndexPut with unique=True does target[index] += values on zeros: numpy's buffered
+        # += assigns each repeated target in order, so the last write wins
+        placed = ops.IndexPut.apply(values, shape=self.shape, index=_along(dim, index), unique=True)
+        return ops.Where.apply(placed, self, condition=written)
+
+    def _checked_index(self, op: str, dim: int, index) -> tuple[int, np.ndarray]:
+        """``dim`` as an axis and ``index`` as an int64 array that fits self, as gather and scatter need."""
+        index = _int_array(op, "index", index)
+        if self.ndim == 0 or index.ndim != self.ndim:
+            raise ValueError(f"{op}: index of shape {index.shape} must have as many dims as the tensor of "
+                             f"shape {self.shape} (at least 1)")
+        dim = ops.normalize_dim(op, dim, self.ndim)
+        if any(n > side for d, (n, side) in enumerate(zip(index.shape, self.shape)) if d != dim):
+            raise ValueError(f"{op}: index of shape {index.shape} is larger than the tensor of shape "
+                             f"{self.shape} outside dim {dim}")
+        if index.size and (index.min() < 0 or index.max() >= self.shape[dim]):
+            bad = index.min() if index.min() < 0 else index.max()
+            raise IndexError(f"{op}: index {bad} is out of range for dim {dim} of shape {self.shape} "
+                             f"(expected 0 to {self.shape[dim] - 1})")
+        return dim, index
+
+    def _scatter_source(self, op: str, index: np.ndarray, src) -> Tensor:
+        """The first ``index.shape`` entries of ``src``, which must have self's dtype."""
+        arguments.tensor(op, "src", src)
+        if src.ndim != index.ndim or any(n > side for n, side in zip(index.shape, src.shape)):
+            raise ValueError(f"{op}: src of shape {src.shape} must have the dims of index {index.shape}, "
+                             "each at least as large")
+        if src.dtype != self.dtype:
+            raise TypeError(f"{op}: src has dtype {src.dtype} but the tensor has dtype {self.dtype}")
+        return src[tuple(slice(0, n) for n in index.shape)]
+
+    def flip(self, *dims) -> Tensor:
+        """The order of entries reversed along each of ``dims``."""
+        axes = ops.normalize_dims("flip", dims[0] if len(dims) == 1 else dims, self.ndim)
+        return self[tuple(slice(None, None, -1) if d in axes else slice(None) for d in range(self.ndim))]
+
+    def roll(self, shifts, dims=None) -> Tensor:
+        """Entries shifted by ``shifts`` along ``dims``, those pushed off one end coming back at the other.
+
+        ``shifts`` and ``dims``: ints, or tuples of one length; without ``dims`` the
+        flattened tensor is rolled and given back its shape.
+        """
+        if dims is None:
+            return self.flatten().roll(shifts, 0).reshape(self.shape)
+        shifts = tuple(shifts) if isinstance(shifts, (tuple, list)) else (shifts,)
+        dims = tuple(dims) if isinstance(dims, (tuple, list)) else (dims,)
+        if len(shifts) != len(dims):
+            raise ValueError(f"roll: shifts {shifts} and dims {dims} must have the same length")
+        out = self
+        for shift, dim in zip(shifts, dims):
+            dim = ops.normalize_dim("roll", dim, self.ndim)
+            side = self.shape[dim] if self.ndim else 1
+            if side == 0 or arguments.integer("roll", "shifts", shift) % side == 0:
+                continue
+            cut = side - shift % side  # the entries from cut on come first
+            lead = (slice(None),) * dim
+            out = ops.Cat.apply(out[lead + (slice(cut, None),)], out[lead + (slice(0, cut),)], dim=dim)
+        return out
+
+    def cumsum(self, dim: int) -> Tensor:
+        """Running sums along ``dim``; integers and bools sum in int64, as in torch."""
+        return ops.Cumsum.apply(self, dim=dim)
+
+    def repeat(self, *sizes) -> Tensor:
+        """Self tiled ``sizes[d]`` times along each dim d; more sizes than dims adds leading dims.
+
+        (1, 2) repeated (2, 3) is (2, 6): the whole tensor, copied as blocks; see
+        repeat_interleave for copies of each entry in turn.
+        """
+        sizes = _sizes("repeat", sizes)
+        if len(sizes) < self.ndim:
+            raise ValueError(f"repeat: got {len(sizes)} sizes {sizes} for a tensor of {self.ndim} dims "
+                             f"(shape {self.shape}); give at least one per dim")
+        shape = (1,) * (len(sizes) - self.ndim) + self.shape
+        # (n0, n1) -> (1, n0, 1, n1) -> broadcast to (r0, n0, r1, n1) -> (r0 * n0, r1 * n1)
+        spread = self.reshape(tuple(x for n in shape for x in (1, n)))
+        copies = spread.expand(tuple(x for r, n in zip(sizes, shape) for x in (r, n)))
+        return copies.reshape(tuple(r * n for r, n in zip(sizes, shape)))
+
+    def tile(self, *dims) -> Tensor:
+        """``repeat`` where fewer sizes than dims count from the last dim (the missing ones are 1)."""
+        dims = _sizes("tile", dims)
+        return self.repeat((1,) * (self.ndim - len(dims)) + dims)
+
+    def var(self, dim=None, unbiased: bool | None = None, keepdim: bool = False, *, correction=None) -> Tensor:
+        """The variance over ``dim``: sum((x - mean)^2) / (N - correction), correction 1 by default.
+
+        ``unbiased=False`` is ``correction=0``. Where N - correction <= 0, as in torch,
+        the result is inf or NaN.
+        """
+        if unbiased is not None and correction is not None:
+            raise ValueError("var: give unbiased or correction, not both")
+        if correction is None:
+            correction = 1 if unbiased is None or arguments.boolean("var", "unbiased", unbiased) else 0
+        correction = arguments.real("var", "correction", correction)
+        count = math.prod(self.shape[a] for a in ops.normalize_dims("var", dim, self.ndim))
+        centred = self - self.mean(dim, keepdim=True)
+        with np.errstate(divide="ignore", invalid="ignore"):  # N - correction <= 0: inf or NaN, as torch's
+            return (centred * centred).sum(dim, keepdim) / max(count - correction, 0)
+
+    def std(self, dim=None, unbiased: bool | None = None, keepdim: bool = False, *, correction=None) -> Tensor:
+        """The square root of ``var`` (same arguments); the gradient is 0 where it is 0, as torch's."""
+        return _root(self.var(dim, unbiased, keepdim, correction=correction), 2)
+
+    def norm(self, p="fro", dim=None, keepdim: bool = False) -> Tensor:
+        """The p-norm over ``dim``: (sum |x|^p)^(1/p); ``"fro"`` is 2, ``inf`` the max of |x|, ``-inf`` the min.
+
+        The gradient is 0 where the norm is 0, as torch's.
+        """
+        if p == "fro":
+            p = 2
+        if isinstance(p, str) or not (arguments.real("norm", "p", p) > 0 or p == -math.inf):
+            raise ValueError(f"norm: p must be a positive number, inf, -inf or 'fro', got {p!r}")
+        if p == math.inf:
+            return self.abs().amax(dim, keepdim)
+        if p == -math.inf:
+            return self.abs().amin(dim, keepdim)
+        if p == 1:
+            return self.abs().sum(dim, keepdim)
+        return _root(self.abs().pow(p).sum(dim, keepdim), p)
+
+    def sort(self, dim: int = -1, descending: bool = False, stable: bool = False) -> SortResult:
+        """(values, indices) sorted along ``dim``; NaN counts as the largest, as in torch.
+
+        Ties keep their order (the sort is always stable); indices are int64, and the
+        values pass their gradients back to the entries they came from.
+        """
+        order = Tensor(self._sort_order("sort", dim, descending, stable))
+        return SortResult(self.gather(dim, order) if self.ndim else self, order)
+
+    def argsort(self, dim: int = -1, descending: bool = False, stable: bool = False) -> Tensor:
+        """The int64 indices that sort self along ``dim`` (see ``sort``)."""
+        return Tensor(self._sort_order("argsort", dim, descending, stable))
+
+    def topk(self, k: int, dim: int = -1, largest: bool = True, sorted: bool = True) -> SortResult:
+        """The ``k`` largest (or smallest) entries along ``dim``, in order, and their int64 indices.
+
+        Tied entries come in the order they stand in self.
+        """
+        side = self.shape[ops.normalize_dim("topk", dim, self.ndim)] if self.ndim else 1
+        if not 0 <= arguments.integer("topk", "k", k) <= side:
+            raise ValueError(f"topk: k={k} is out of range for dim {dim} of shape {self.shape} (0 to {side})")
+        arguments.boolean("topk", "sorted", sorted)  # the result is always sorted, which torch allows
+        order = self._sort_order("topk", dim, arguments.boolean("topk", "largest", largest), stable=True)
+        if self.ndim:
+            order = np.take(order, np.arange(k), axis=dim)
+        return SortResult(self.gather(dim, order) if self.ndim else self, Tensor(order))
+
+    def _sort_order(self, op: str, dim: int, descending: bool, stable: bool) -> np.ndarray:
+        """The int64 positions that sort self along ``dim``, stably: ties keep their order."""
+        arguments.boolean(op, "stable", stable)
+        arguments.boolean(op, "descending", descending)
+        dim = ops.normalize_dim(op, dim, self.ndim)
+        if self.ndim == 0:
+            return np.zeros((), np.int64)
+        if not descending:
+            return np.argsort(self._data, axis=dim, kind="stable").astype(np.int64)
+        # descending and stable: sort the reversed entries ascending, reverse, and map positions
+        # back; ties then keep their order, and NaN (last ascending) comes first
+        reversed_order = np.argsort(np.flip(self._data, dim), axis=dim, kind="stable")
+        return (self.shape[dim] - 1 - np.flip(reversed_order, dim)).astype(np.int64)
+
+    def __invert__(self) -> Tensor:
+        """``~mask``: logical not of a bool tensor (bitwise not of an integer one), as torch's."""
+        self._require_bits("invert", self._data)
+        return Tensor(~self._data)
+
+    def __and__(self, other) -> Tensor:
+        return self._bitwise("and", np.bitwise_and, other)
+
+    def __or__(self, other) -> Tensor:
+        return self._bitwise("or", np.bitwise_or, other)
+
+    def __xor__(self, other) -> Tensor:
+        return self._bitwise("xor", np.bitwise_xor, other)
+
+    __rand__, __ror__, __rxor__ = __and__, __or__, __xor__
+
+    def _bitwise(self, op: str, ufunc, other) -> Tensor:
+        """``mask & other`` and the like, for bool (logical) and integer (bitwise) tensors; no gradient."""
+        other = other.data if isinstance(other, Tensor) else np.asarray(other)
+        for data in (self._data, other):
+            self._require_bits(op, data)
+        return Tensor(ufunc(self._data, other))
+
+    @staticmethod
+    def _require_bits(op: str, data: np.ndarray) -> None:
+        if data.dtype.kind not in "biu":
+            raise TypeError(f"{op}: needs bool or integer tensors, got dtype {data.dtype} (shape {data.shape})")
+
+    def isnan(self) -> Tensor:
+        return Tensor(np.isnan(self._data))
+
+    def isinf(self) -> Tensor:
+        return Tensor(np.isinf(self._data))
+
+    def isfinite(self) -> Tensor:
+        return Tensor(np.isfinite(self._data))
+
+    def any(self, dim=None, keepdim: bool = False) -> Tensor:
+        """Whether any entry over ``dim`` is nonzero (True): a bool tensor."""
+        return Tensor(np.any(self._data, axis=ops.normalize_dims("any", dim, self.ndim), keepdims=keepdim))
+
+    def all(self, dim=None, keepdim: bool = False) -> Tensor:
+        """Whether every entry over ``dim`` is nonzero (True): a bool tensor."""
+        return Tensor(np.all(self._data, axis=ops.normalize_dims("all", dim, self.ndim), keepdims=keepdim))
+
+    # -- elementwise math, copies and views under torch's names ------------------------------
+
+    def abs(self) -> Tensor:
+        return ops.Abs.apply(self)
+
+    __abs__ = abs
+
+    def sign(self) -> Tensor:
+        """-1, 0 or 1 (0 for NaN), with a zero gradient."""
+        return ops.Sign.apply(self)
+
+    def square(self) -> Tensor:
+        return self * self
+
+    def rsqrt(self) -> Tensor:
+        """1 / sqrt(self)."""
+        return ops.Rsqrt.apply(_float_operand(self))
+
+    def sin(self) -> Tensor:
+        return ops.Sin.apply(_float_operand(self))
+
+    def cos(self) -> Tensor:
+        return ops.Cos.apply(_float_operand(self))
+
+    def erf(self) -> Tensor:
+        return ops.Erf.apply(_float_operand(self))
+
+    def maximum(self, other) -> Tensor:
+        """The larger of self and ``other`` elementwise (broadcast); ties share the gradient, NaN wins."""
+        return self._binary(ops.Maximum, other)
+
+    def minimum(self, other) -> Tensor:
+        """The smaller of self and ``other`` elementwise (broadcast); ties share the gradient, NaN wins.
+
+        For floats -maximum(-self, -other), exactly. Integers and bools carry no gradient, and
+        negating them would overflow (int8's -128, any uint) or mean nothing (bool): numpy's
+        minimum there.
+        """
+        a, b = _promoted("minimum", self, other)
+        if a.dtype.kind != "f":
+            return Tensor(np.minimum(a.data, b.data))
+        return -ops.Maximum.apply(-a, -b)
+
+    def add(self, other, *, alpha=1) -> Tensor:
+        """``self + alpha * other``."""
+        return self + (other if alpha == 1 else _promoted("add", self, other)[1] * alpha)
+
+    def sub(self, other, *, alpha=1) -> Tensor:
+        """``self - alpha * other``."""
+        return self - (other if alpha == 1 else _promoted("sub", self, other)[1] * alpha)
+
+    def mul(self, other) -> Tensor:
+        return self * other
+
+    def div(self, other) -> Tensor:
+        return self / other
+
+    def neg(self) -> Tensor:
+        return -self
+
+    def clone(self) -> Tensor:
+        """A copy in memory of its own; the gradient passes through."""
+        return ops.Clone.apply(self)
+
+    def contiguous(self) -> Tensor:
+        """Self if its data is C-contiguous, else a contiguous copy (``clone``)."""
+        return self if self._data.flags.c_contiguous else self.clone()
+
+    def tril(self, diagonal: int = 0) -> Tensor:
+        """The lower triangle of the last two dims (j <= i + diagonal) kept, zeros above."""
+        return self._keep_triangle("tril", np.tril, diagonal)
+
+    def triu(self, diagonal: int = 0) -> Tensor:
+        """The upper triangle of the last two dims (j >= i + diagonal) kept, zeros below."""
+        return self._keep_triangle("triu", np.triu, diagonal)
+
+    def _keep_triangle(self, op: str, triangle, diagonal: int) -> Tensor:
+        if self.ndim < 2:
+            raise ValueError(f"{op}: expects a tensor of at least 2 dims, got shape {self.shape}")
+        keep = triangle(np.ones(self.shape[-2:], bool), arguments.integer(op, "diagonal", diagonal))
+        zero = Tensor(np.zeros((), self.dtype))
+        return ops.Where.apply(self, zero, condition=keep)  # a mask, not a product: inf * 0 is NaN
+
+    def t(self) -> Tensor:
+        """The transpose of a matrix; a 0-d or 1-D tensor as it is."""
+        if self.ndim > 2:
+            raise ValueError(f"t: expects a tensor of at most 2 dims, got shape {self.shape}; use transpose")
+        return self.T
+
+    def mm(self, other) -> Tensor:
+        """The product of two matrices (both 2-D); see matmul for batches and vectors."""
+        if self.ndim != 2 or not isinstance(other, Tensor) or other.ndim != 2:
+            raise ValueError(f"mm: expects two matrices, got shapes {self.shape} and "
+                             f"{getattr(other, 'shape', type(other).__name__)}")
+        return self.matmul(other)
+
+    def bmm(self, other) -> Tensor:
+        """Batches of matrix products: ``(B, n, k) @ (B, k, m) -> (B, n, m)``, no broadcasting."""
+        if (self.ndim != 3 or not isinstance(other, Tensor) or other.ndim != 3 or other.shape[0] != self.shape[0]
+                or other.shape[1] != self.shape[2]):
+            raise ValueError(f"bmm: expects (B, n, k) and (B, k, m), got shapes {self.shape} and "
+                             f"{getattr(other, 'shape', type(other).__name__)}")
+        return self.matmul(other)
+
+    def swapaxes(self, axis0: int, axis1: int) -> Tensor:
+        return self.transpose(axis0, axis1)
+
+    def movedim(self, source, destination) -> Tensor:
+        """Dims ``source`` (an int or a tuple) moved to positions ``destination``; the rest keep their order."""
+        source = source if isinstance(source, (tuple, list)) else (source,)
+        destination = destination if isinstance(destination, (tuple, list)) else (destination,)
+        source = [ops.normalize_dim("movedim", d, self.ndim) for d in source]
+        destination = [ops.normalize_dim("movedim", d, self.ndim) for d in destination]
+        if len(source) != len(destination) or len(set(source)) < len(source) or len(set(destination)) < len(source):
+            raise ValueError(f"movedim: source {source} and destination {destination} must be dims of shape "
+                             f"{self.shape}, as many of each, none repeated")
+        if self.ndim == 0:
+            return self
+        order = [d for d in range(self.ndim) if d not in source]
+        for dest, src in sorted(zip(destination, source)):  # filling the lowest positions first
+            order.insert(dest, src)
+        return self.permute(order)
+
+    def ravel(self) -> Tensor:
+        return self.reshape(-1)
+
+    def unflatten(self, dim: int, sizes) -> Tensor:
+        """Dim ``dim`` split into dims of ``sizes`` (one of them may be -1)."""
+        self._require_dims("unflatten")
+        dim = ops.normalize_dim("unflatten", dim, self.ndim)
+        sizes = _sizes("unflatten", (sizes,), allow_minus_one=True)
+        known = math.prod(n for n in sizes if n != -1)
+        side = self.shape[dim]
+        fits = side == known if -1 not in sizes else sizes.count(-1) == 1 and known and side % known == 0
+        if not sizes or not fits:
+            raise ValueError(f"unflatten: sizes {sizes} do not make the {side} entries of dim {dim} "
+                             f"(shape {self.shape})")
+        return self.reshape(self.shape[:dim] + sizes + self.shape[dim + 1 :])
+
+
+def _int_array(op: str, name: str, values) -> np.ndarray:
+    """An integer index argument (a Tensor, an ndarray, a list or an int) as an int64 ndarray."""
+    array = np.asarray(values.data if isinstance(values, Tensor) else values)
+    if array.size == 0 and array.dtype.kind == "f":  # np.asarray([]) is float64
+        array = array.astype(np.int64)
+    if array.dtype.kind not in "iu":
+        raise TypeError(f"{op}: {name} must hold integers, got dtype {array.dtype} (shape {array.shape})")
+    return array.astype(np.int64, copy=False)
+
+
+def _along(dim: int, index: np.ndarray) -> tuple:
+    """The numpy index that picks ``index[i, j, ...]`` along ``dim`` at position (i, j, ...)."""
+    grid = list(np.indices(index.shape, sparse=True))
+    grid[dim] = index
+    return tuple(grid)
+
+
+def _sizes(op: str, sizes: tuple, allow_minus_one: bool = False) -> tuple:
+    """Sizes given as ints or as one tuple or list, each an int >= 0 (or -1 where allowed)."""
+    sizes = tuple(sizes[0]) if len(sizes) == 1 and isinstance(sizes[0], (tuple, list)) else tuple(sizes)
+    for n in sizes:
+        if not (allow_minus_one and n == -1):
+            arguments.integer(op, "sizes", n, low=0)
+    return tuple(int(n) for n in sizes)
+
+
+def _root(total: Tensor, p: float) -> Tensor:
+    """``total ** (1/p)`` for a sum of non-negative terms, with gradient 0 where it is 0, as torch's
+    norms and std: a root has an infinite slope at 0, and 0 * inf would be NaN."""
+    zero = total.data == 0
+    if not zero.any():
+        return total.pow(1 / p)
+    return total.masked_fill(zero, 1).pow(1 / p).masked_fill(zero, 0)
 
 
 from . import arguments, autograd, ops  # noqa: E402  (they build on Tensor)

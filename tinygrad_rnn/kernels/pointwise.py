@@ -1,8 +1,11 @@
-"""Elementwise kernels for the stable forms that branch on each element's sign.
+"""Elementwise kernels for the stable forms that branch on each element's sign,
+and for the error function, which numpy lacks.
 
 numpy would compute both branches for every element (and warn on the one that
 overflows); a compiled loop computes only the one that cannot.
 """
+
+import math
 
 import numpy as np
 from numba import njit
@@ -29,6 +32,12 @@ def _log_sigmoid(x, out):
         out[i] = min(v, 0) - np.log1p(np.exp(-abs(v)))
 
 
+@njit(cache=CACHE)
+def _erf(x, out):
+    for i in range(x.size):
+        out[i] = math.erf(x[i])
+
+
 def _map(kernel, x: np.ndarray) -> np.ndarray:
     """Run ``kernel`` over every element of ``x``, into a new array of its shape and dtype.
 
@@ -49,3 +58,8 @@ def sigmoid(x):
 def log_sigmoid(x):
     """log(sigmoid(x)) = min(x, 0) - log1p(exp(-|x|)), finite for any finite x."""
     return _map(_log_sigmoid, x)
+
+
+def erf(x):
+    """The error function 2/sqrt(pi) * integral of exp(-t^2) from 0 to x (the C library's)."""
+    return _map(_erf, x)

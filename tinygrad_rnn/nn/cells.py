@@ -16,6 +16,7 @@ import math
 import numpy as np
 
 from .. import arguments, rng
+from .. import functional as F
 from ..tensor import Tensor
 from .module import Module, Parameter
 
@@ -139,9 +140,7 @@ def mingru_cell(x, h, weight_ih, bias_ih=None):
 
 def layer_norm(v: Tensor, gain: Tensor, shift: Tensor, eps: float = 1e-5) -> Tensor:
     """(v - mean) / sqrt(var + eps) * gain + shift, over the features of each row (N, F)."""
-    centred = v - v.mean(dim=1, keepdim=True)
-    variance = (centred * centred).mean(dim=1, keepdim=True)
-    return centred * (variance + eps) ** -0.5 * gain + shift
+    return F.layer_norm(v, v.shape[-1], gain, shift, eps)
 
 
 def layernorm_lstm_cell(x, state, weight_ih, weight_hh, ln_ih_weight, ln_ih_bias, ln_hh_weight, ln_hh_bias,

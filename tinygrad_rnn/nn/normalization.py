@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import arguments
+from .. import functional as F
 from ..tensor import Tensor
 from . import init
 from .layers import _float_dtype
@@ -50,22 +51,10 @@ class LayerNorm(Module):
 
     def forward(self, x: Tensor) -> Tensor:
         arguments.tensor("LayerNorm", "input", x)
-        count = len(self.normalized_shape)
-        if x.ndim < count or x.shape[x.ndim - count:] != self.normalized_shape:
-            raise ValueError(f"LayerNorm: input of shape {x.shape} does not end in "
-                             f"normalized_shape={self.normalized_shape}")
         if self.weight is not None and x.dtype != self.weight.dtype:
             raise TypeError(f"LayerNorm: input dtype {x.dtype} differs from the weight's {self.weight.dtype} "
                             f"(input shape {x.shape}); convert one with .to()")
-        dims = tuple(range(x.ndim - count, x.ndim))
-        centred = x - x.mean(dims, keepdim=True)
-        variance = (centred * centred).mean(dims, keepdim=True)
-        y = centred * (variance + self.eps).pow(-0.5)
-        if self.weight is not None:
-            y = y * self.weight
-        if self.bias is not None:
-            y = y + self.bias
-        return y
+        return F.layer_norm(x, self.normalized_shape, self.weight, self.bias, self.eps)
 
     def extra_repr(self) -> str:
         return f"{self.normalized_shape}, eps={self.eps}, elementwise_affine={self.elementwise_affine}"

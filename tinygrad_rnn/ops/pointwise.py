@@ -93,13 +93,19 @@ class Pow(Function):
 
 class PowTensor(Function):
     """base ** exponent, both tensors (broadcast), with PyTorch's values and gradients:
-    d/dbase = exponent * base ** (exponent - 1), 0 where base and exponent are 0 (not 0 * inf);
-    d/dexponent = base ** exponent * log(base), 0 where base is 0 and exponent >= 0 (not 0 * -inf).
-    A negative base to a fractional power is NaN, 0 to a negative power is inf, as in PyTorch.
+    d/dbase = exponent * base ** (exponent - 1), 0 where the exponent is 0 and the base 0 or NaN
+    (not 0 * inf, 0 * NaN); d/dexponent = base ** exponent * log(base), 0 where base is 0 and
+    exponent >= 0 (not 0 * -inf). A negative base to a fractional power is NaN, 0 to a negative
+    power is inf, as in PyTorch.
+
+    (PyTorch sets d/dbase to 0 wherever the exponent is 0. Elsewhere the formula gives that 0
+    itself, and a mask there would hide its derivative in the exponent, 1 / base, from a
+    second derivative.)
     """
 
     def forward(self, base, exponent):
-        self.both_zero = (base == 0) & (exponent == 0)  # b ** 0 is 1 for every b: no slope in b at 0 either
+        # exponent * base ** (exponent - 1) would be 0 * inf or 0 * NaN
+        self.constant_in_base = (exponent == 0) & ((base == 0) | np.isnan(base))
         self.base_is_zero = (base == 0) & (exponent >= 0)  # 0 ** e is 0 (or 1) for e >= 0: no slope in e
         with np.errstate(divide="ignore", invalid="ignore"):  # 0 ** -1 = inf and (-2) ** 0.5 = nan, as in PyTorch
             return np.power(base, exponent)
@@ -109,7 +115,7 @@ class PowTensor(Function):
         with np.errstate(divide="ignore", invalid="ignore"):  # the inf and nan of the forward, carried on
             dbase = dexponent = None
             if self.needs_input_grad[0]:
-                dbase = xp.where(self.both_zero, 0, grad * exponent * base ** (exponent - 1))
+                dbase = xp.where(self.constant_in_base, 0, grad * exponent * base ** (exponent - 1))
             if self.needs_input_grad[1]:
                 dexponent = grad * xp.where(self.base_is_zero, 0, result * xp.log(base))
         return dbase, dexponent

@@ -83,3 +83,24 @@ def astype(x, dtype):
 
 def zeros_like(x):
     return Tensor(np.zeros(x.shape, x.dtype)) if isinstance(x, Tensor) else np.zeros_like(x)
+
+
+def sin(x):
+    return x.sin() if isinstance(x, Tensor) else np.sin(x)
+
+
+def cos(x):
+    return x.cos() if isinstance(x, Tensor) else np.cos(x)
+
+
+def clip(x, low, high):
+    """``x`` limited to [low, high] (either may be None); NaN stays NaN."""
+    return x.clamp(low, high) if isinstance(x, Tensor) else np.clip(x, low, high)
+
+
+def flip(x, axis: int):
+    return x.flip(axis) if isinstance(x, Tensor) else np.flip(x, axis)
+
+
+def cumsum(x, axis: int):
+    return x.cumsum(axis) if isinstance(x, Tensor) else np.cumsum(x, axis)
