@@ -593,11 +593,13 @@ def _emit(plan: Schedule, record: bool) -> tuple[str, list]:
     # forward
     out = _Writer(readers, keep)
     _inputs(out, trace)
-    signature = ["xs", "sizes", "offsets", "reverse", "dims", "threads", *(f"carry_{k}" for k in range(count)),
+    signature = ["xs", "sizes", "offsets", "reverse", "dims", "loop_threads", "rows_threads",
+                 *(f"carry_{k}" for k in range(count)),
                  *arguments]
     out.line(f"def forward({', '.join(signature)}):", 0)
     out.line(_BIND_SIZES, 1)
     out.line("steps, n = len(sizes), xs.shape[0]", 1)
+    out.line("outer_threads = limit_threads(rows_threads)", 1)
     out.phase(plan.forward_globals, 1)
     out.refs[id(trace.x)] = array_ref("xs", trace.x.shape)
     out.phase([v for v in plan.forward_rows if v.op != "x"], 1)
@@ -635,18 +637,20 @@ def _emit(plan: Schedule, record: bool) -> tuple[str, list]:
             out.line(f"carries_{k}[r0:r1] = new_{k}", 2)
     results = [f"state_{k}" for k in range(count)] + ["ys" if y is not None else "xs[:0]"]
     results += rows_arrays + [f"saved_{v.name}" for v in plan.saved] + [f"carries_{k}" for k in range(count * record)]
-    out.line("threads_after_loop(outer_threads)", 1)
+    out.line("restore_threads(outer_threads)", 1)
     out.line(f"return ({', '.join(results)},)", 1)
     forward_lines = out.lines
 
     # backward
     out = _Writer(readers, keep)
     _inputs(out, trace)
-    signature = ["xs", "sizes", "offsets", "reverse", "dims", "threads", "d_ys", *(f"d_final_{k}" for k in range(count)),
+    signature = ["xs", "sizes", "offsets", "reverse", "dims", "loop_threads", "rows_threads", "d_ys",
+                 *(f"d_final_{k}" for k in range(count)),
                  *arguments, *rows_arrays, *(f"saved_{v.name}" for v in plan.saved)]
     out.line(f"def backward({', '.join(signature)}):", 0)
     out.line(_BIND_SIZES, 1)
     out.line("steps, n = len(sizes), xs.shape[0]", 1)
+    out.line("outer_threads = limit_threads(rows_threads)", 1)
     read_by_backward = {id(i) for v in plan.backward_globals + plan.backward_loop + plan.backward_rows
                         for i in v.inputs}
     for value in reversed(plan.forward_globals):  # and what those globals are made of
@@ -701,7 +705,8 @@ def _emit(plan: Schedule, record: bool) -> tuple[str, list]:
     out.line(f"{', '.join(f'd_{k}' for k in range(count))}, = {', '.join(d_carry)},", 2)
     for k in range(count):
         out.line(f"dstate_{k}[:n] = d_{k}", 2)
-    out.line("threads_after_loop(outer_threads)", 1)
+    out.line("restore_threads(outer_threads)", 1)
+    out.line("limit_threads(rows_threads)", 1)
     out.line("n = xs.shape[0]", 1)
     out.refs[id(trace.x)] = array_ref("xs", trace.x.shape)
     for value in rows_needed:
@@ -722,11 +727,12 @@ def _emit(plan: Schedule, record: bool) -> tuple[str, list]:
         results.append(f"np.ascontiguousarray({out.refs[id(grad)].array()})" if grad is not None
                        else f"np.zeros_like(param_{param.slot})")
     results += [f"d_carries_{k}" for k in range(count * record)]
+    out.line("restore_threads(outer_threads)", 1)
     out.line(f"return ({', '.join(results)},)", 1)
 
     header = ["import numpy as np",
               "from tinygrad_rnn.compiler.runtime import (mm, mm_tn, row_max, row_min, row_sum, sigmoid, tanh,\n"
-              "                                          threads_after_loop, threads_for_loop)", ""]
+              "                                          limit_threads, restore_threads)", ""]
     source = "\n".join(header + forward_lines + ["", ""] + out.lines) + "\n"
     arrays = [v.data if v.op == "const" else np.asarray(v.params["condition"]) for v in constants]
     return source, arrays
@@ -749,7 +755,7 @@ def _inputs(writer: _Writer, trace) -> None:
 
 
 def _loop_header(writer: _Writer, backward: bool) -> None:
-    writer.line("outer_threads = threads_for_loop(threads)", 1)
+    writer.line("limit_threads(loop_threads)", 1)
     writer.line("for i in range(steps):", 1)
     writer.line(f"t = {'i if reverse else steps - 1 - i' if backward else 'steps - 1 - i if reverse else i'}", 2)
     writer.line("n, r0, r1 = sizes[t], offsets[t], offsets[t + 1]", 2)

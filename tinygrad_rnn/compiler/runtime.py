@@ -80,11 +80,11 @@ def row_sum(a):
 
 
 @njit(cache=True)
-def threads_for_loop(count):
-    """BLAS on ``count`` threads through a time loop (0: as they are); the count to put back after it.
+def limit_threads(count):
+    """BLAS on at most ``count`` threads from here on (0: as many as it has); the count before.
 
-    Only the loop's small per-step GEMMs run on one thread (kernels/threads.py says why): the
-    GEMMs hoisted out of it, over the rows of all steps, keep every thread.
+    A compiled scan limits its time loop, where each step's GEMM is small, and the GEMMs
+    hoisted over all steps only when those are small too (kernels/threads.py says why).
     """
     before = blas_threads()
     if 0 < count < before:
@@ -93,6 +93,6 @@ def threads_for_loop(count):
 
 
 @njit(cache=True)
-def threads_after_loop(before):
+def restore_threads(before):
     if blas_threads() != before:
         set_blas_threads(before)

@@ -85,10 +85,11 @@ def one_thread_if_small(batch: int, weight_elements: int):
                 put(_before)
 
 
-def loop_threads(batch: int, weight_elements: int) -> int:
-    """The BLAS threads for a time loop whose steps multiply ``batch`` rows by a weight of
-    ``weight_elements``: 1 below ONE_THREAD_BELOW, else 0 (as they are)."""
-    return 1 if _CONTROLS is not None and batch * weight_elements < ONE_THREAD_BELOW else 0
+def loop_threads(rows: int, weight_elements: int) -> int:
+    """The BLAS threads for GEMMs of ``rows`` rows by a weight of ``weight_elements`` (a time
+    loop's: the batch; those hoisted out of it: every step's rows): 1 below ONE_THREAD_BELOW
+    multiply-adds, else 0 (as they are)."""
+    return 1 if _CONTROLS is not None and rows * weight_elements < ONE_THREAD_BELOW else 0
 
 
 def blas_threads() -> int:

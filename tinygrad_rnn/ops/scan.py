@@ -27,8 +27,9 @@ class Scan(Function):
         carry, params = arrays[:count], arrays[count:]
         offsets = np.concatenate([[0], np.cumsum(batch_sizes)]).astype(np.int64)
         sizes = np.asarray(batch_sizes, np.int64)
-        self.threads = loop_threads(int(sizes[0]), max((p.size for p in params), default=0))
-        result = program.forward(xs, sizes, offsets, reverse, program.dims, self.threads, *carry, *params,
+        weight = max((p.size for p in params), default=0)  # a step's GEMM: batch x its largest weight
+        self.threads = loop_threads(int(sizes[0]), weight), loop_threads(xs.shape[0], weight)  # loop, hoisted
+        result = program.forward(xs, sizes, offsets, reverse, program.dims, *self.threads, *carry, *params,
                                  *program.constants)
         finals, ys, kept = result[:count], result[count], result[count + 1:]
         if program.record:  # every step's carry, after what backward needs
@@ -49,7 +50,7 @@ class Scan(Function):
         if self.program.trace.y is None:
             grads[-1] = np.zeros(self.shapes[-1], compute)
         xs = np.ascontiguousarray(self.inputs[0], compute)
-        result = self.program.backward(xs, self.sizes, self.offsets, self.reverse, self.program.dims, self.threads,
+        result = self.program.backward(xs, self.sizes, self.offsets, self.reverse, self.program.dims, *self.threads,
                                        grads[-1], *grads[:-1], *self.params, *self.program.constants, *self.kept)
         count = len(self.shapes) - 1
         result = tuple(r.astype(self.dtype, copy=False) for r in result)
