@@ -1,4 +1,6 @@
-"""Whole-sequence recurrences: forward and backward through time on plain ndarrays.
+"""Whole-sequence recurrences: forward and backward through time on plain ndarrays, by hand.
+
+The benchmark for the kernels tg.scan generates (ops/recurrent.py says why they stay).
 
 A sequence arrives packed, as the layers hold it: ``x`` (rows, in) with step
 t in rows ``offsets[t] : offsets[t] + batch_sizes[t]``, longest sequences

@@ -12,10 +12,8 @@ steps from the end, picks it up at its true end from its initial state.
 Backpropagation through time needs no code here. With ``fused=False`` the
 tape records every step, and backward() through them is BPTT. With
 ``fused=True``, the default, each layer and direction is one primitive:
-for RNN, LSTM and GRU, hand-written kernels with hand-written BPTT
-(ops/recurrent.py, held equal to the tape to 1e-10), until the compiled
-ones match their speed (docs/performance.md); for every other cell,
-tg.scan's compiled step, whose backward is derived from the tape's rules.
+tg.scan's compiled step, whose backward is the tape's own rules recorded
+on the traced cell, for every cell (held equal to the tape to 1e-10).
 
 Any registered recurrence (nn/recurrences.py) runs in these layers:
 RNN, LSTM and GRU with PyTorch's names, and PeepholeLSTM, CIFGLSTM,

@@ -1,9 +1,11 @@
-"""Fused recurrences: one primitive runs a layer's direction over a whole sequence.
+"""Hand-written recurrences: one primitive runs a layer's direction over a whole sequence.
 
-The composed layers (nn/recurrent.py) record every gate of every step on the
-tape; these record one node, and their backward is backpropagation through
-time written out by hand (kernels/recurrent.py). The property tests hold the
-two to 1e-10 in float64, values and every gradient.
+No layer runs these: the layers' fused path is tg.scan's generated step
+(ops/scan.py). They stay as the benchmark the generated kernels are measured
+against (``python -m tinygrad_rnn.bench rnn``, "hand-written"), until those
+match them everywhere. Their backward is backpropagation through time written
+out by hand (kernels/recurrent.py); the property tests hold them equal to the
+composed layers to 1e-10 in float64, values and every gradient.
 
 A primitive has one output here, so the result is the packed outputs of every
 step (rows, H) with the final states stacked below them: h_n (N, H), and c_n
