@@ -31,25 +31,69 @@ def thread_changes(monkeypatch):
     put(before)
 
 
+@pytest.fixture
+def loop_choices(monkeypatch):
+    """Start at 2 BLAS threads; record the thread counts each compiled scan asks for (loop, hoisted GEMMs)."""
+    from tinygrad_rnn.ops import scan as scan_op
+
+    choices, choose = [], scan_op.loop_threads
+
+    def recording(rows, weight_elements):
+        choices.append(choose(rows, weight_elements))
+        return choices[-1]
+
+    before = threads.num_threads()
+    threads.set_blas_threads(2)
+    monkeypatch.setattr(scan_op, "loop_threads", recording)
+    yield choices
+    threads.set_blas_threads(before)
+
+
 @pytest.mark.parametrize("layer", [nn.RNN, nn.LSTM, nn.GRU, nn.MinGRU, nn.PeepholeLSTM])
-def test_a_small_layer_runs_forward_and_backward_on_one_thread(thread_changes, layer):
+def test_a_small_layer_runs_its_time_loop_on_one_thread_and_puts_the_count_back(loop_choices, layer):
     rnn = layer(3, 8)
     output, _ = rnn(tg.randn(5, 2, 3))
-    assert thread_changes == [1, 2]  # forward: down to one, then back
     output.sum().backward()
-    assert thread_changes == [1, 2, 1, 2]
+    assert loop_choices == [1, 1]  # the loop's GEMMs and the hoisted ones: both small
     assert threads.num_threads() == 2
 
 
-def test_a_large_step_keeps_the_threads(thread_changes, monkeypatch):
-    rnn = nn.LSTM(3, 8)  # batch 2 x a 32 x 8 weight: 512 multiply-adds a step
+def test_the_generated_code_limits_the_time_loop_only():
+    from tinygrad_rnn.compiler import explain
+
+    W, U = tg.randn(8, 3), tg.randn(8, 8)
+    source = explain(lambda h, x: ((x @ W.T + h @ U.T).tanh(), None), tg.zeros(2, 8), tg.randn(5, 2, 3))
+    for function in source.split("\ndef ")[1:]:  # forward, backward
+        lines = [line.strip() for line in function.splitlines()]
+        loop = lines.index("for i in range(steps):")
+        assert "outer_threads = limit_threads(rows_threads)" in lines[:loop]  # the hoisted GEMMs' own rule
+        assert lines[loop - 1] == "limit_threads(loop_threads)"
+        assert "restore_threads(outer_threads)" in lines[loop:]
+
+
+def test_the_compiled_thread_switch_sets_and_restores_the_count():
+    from tinygrad_rnn.compiler.runtime import limit_threads, restore_threads
+
+    before = threads.num_threads()
+    threads.set_blas_threads(2)
+    try:
+        assert limit_threads(1) == 2 and threads.num_threads() == 1
+        assert limit_threads(0) == 1 and threads.num_threads() == 1  # 0: as it is
+        restore_threads(2)
+        assert threads.num_threads() == 2
+        assert limit_threads(4) == 2 and threads.num_threads() == 2  # never raised
+    finally:
+        threads.set_blas_threads(before)
+
+
+def test_a_large_step_keeps_the_threads(loop_choices, monkeypatch):
+    rnn = nn.LSTM(3, 8)  # batch 2 x a 32 x 8 weight: 512 multiply-adds a step; 10 rows x it hoisted
     monkeypatch.setattr(threads, "ONE_THREAD_BELOW", 512)
-    output, _ = rnn(tg.randn(5, 2, 3))
-    output.sum().backward()
-    assert thread_changes == []
+    rnn(tg.randn(5, 2, 3))
+    assert loop_choices == [0, 0]
     monkeypatch.setattr(threads, "ONE_THREAD_BELOW", 513)
     rnn(tg.randn(5, 2, 3))
-    assert thread_changes == [1, 2]
+    assert loop_choices == [0, 0, 1, 0]
 
 
 def test_a_limit_the_user_set_stays(thread_changes):
