@@ -66,7 +66,7 @@ def num_threads() -> int | None:
 def one_thread_if_small(batch: int, weight_elements: int):
     """Run the block with BLAS on one thread if batch x weight_elements < ONE_THREAD_BELOW."""
     global _inside, _before
-    if _CONTROLS is None or batch * weight_elements >= ONE_THREAD_BELOW:
+    if not loop_threads(batch, weight_elements):
         yield
         return
     get, put = _CONTROLS
