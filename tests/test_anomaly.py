@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 import tinygrad_rnn as tg
-from tinygrad_rnn import Tensor, autograd, nn
+from tinygrad_rnn import Tensor, anomaly, autograd, nn
 
 HERE = __file__
 
@@ -223,7 +223,7 @@ def test_decorator_and_nesting_restore_the_previous_mode():
 def test_set_detect_anomaly_as_a_call_switches_until_switched_back():
     try:
         tg.set_detect_anomaly(True)
-        assert tg.is_anomaly_enabled() and autograd.modes().anomaly_enabled
+        assert tg.is_anomaly_enabled() and anomaly.anomaly_mode.value
     finally:
         tg.set_detect_anomaly(False)
     assert not tg.is_anomaly_enabled()

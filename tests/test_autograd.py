@@ -413,16 +413,41 @@ def test_a_new_thread_records_even_when_its_parent_is_inside_no_grad():
     assert found["grad_fn"] == "mul"
 
 
-def test_modes_count_the_threads_off_their_defaults_so_ops_can_skip_reading_them():
+def test_a_switch_restores_its_value_on_exit_from_a_block_a_decorator_or_an_exception():
+    from tinygrad_rnn.switch import Switch
+
+    switch = Switch("default")
+    with switch.to("a"):
+        with switch.to("b"):
+            assert switch.value == "b"
+        assert switch.value == "a"
+    assert switch.value == "default"
+
+    @switch.to("inside")
+    def read(fail: bool):
+        if fail:
+            raise KeyError("boom")
+        return switch.value
+
+    assert read(False) == "inside" and switch.value == "default"
+    with pytest.raises(KeyError):
+        read(True)
+    assert switch.value == "default"
+
+
+def test_tags_nest_and_the_innermost_label_wins():
     from tinygrad_rnn import autograd
 
-    assert autograd._threads_off_default == 0
-    with tg.no_grad(), tg.viz.step(3):
-        assert autograd._threads_off_default == 1  # one thread, however many switches
-        assert in_another_thread(tg.no_grad, while_running=lambda: autograd._threads_off_default) == 2
-        with tg.enable_grad():
-            assert (leaf([1.0]) * 2).grad_fn == "mul"
-    assert autograd._threads_off_default == 0 and tg.is_grad_enabled()
+    x = leaf([1.0])
+    with autograd.tag(layer=0):
+        with autograd.tag(step=1):
+            inner = x * 2
+        with autograd.tag(step=2, layer=5):
+            overridden = x * 2
+        outer = x * 2
+    assert inner._node.tags == {"layer": 0, "step": 1}
+    assert overridden._node.tags == {"layer": 5, "step": 2}
+    assert outer._node.tags == {"layer": 0} and (x * 2)._node.tags == {}
 
 
 def test_anomaly_mode_and_the_viz_step_belong_to_the_thread_that_set_them():
@@ -431,7 +456,7 @@ def test_anomaly_mode_and_the_viz_step_belong_to_the_thread_that_set_them():
     def unchecked_and_untagged():
         with np.errstate(divide="ignore"):
             y = x.log()  # -inf: an anomaly only where anomaly mode is on
-        return tg.is_anomaly_enabled(), y._node.step
+        return tg.is_anomaly_enabled(), y._node.tags.get("step")
 
     assert in_another_thread(tg.detect_anomaly, while_running=unchecked_and_untagged) == (False, None)
     assert in_another_thread(lambda: tg.viz.step(4), while_running=unchecked_and_untagged) == (False, None)

@@ -4,6 +4,7 @@ import builtins as _builtins
 
 from .tensor import Tensor, result_type
 from .autograd import Function, enable_grad, is_grad_enabled, no_grad
+from .autograd import functional as _autograd_functional  # noqa: F401  (tg.autograd.functional, as in PyTorch)
 from .anomaly import AnomalyError, detect_anomaly, is_anomaly_enabled, set_detect_anomaly
 from .creation import (arange, cat, eye, full, full_like, linspace, ones, ones_like, rand, randint, randn, stack,
                        tensor, where, zeros, zeros_like)

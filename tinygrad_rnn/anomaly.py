@@ -26,12 +26,11 @@ thread that switched it on; other threads run unchecked.
 
 from __future__ import annotations
 
-import functools
 import sys
 
 import numpy as np
 
-from . import autograd
+from .switch import Flip, Switch
 
 _PACKAGE = __name__.rpartition(".")[0]
 
@@ -49,42 +48,23 @@ class AnomalyError(RuntimeError):
         self.op, self.phase, self.shape, self.kind, self.created_at = op, phase, shape, kind, created_at
 
 
-class _AnomalyMode:
-    """Context manager and decorator that switches anomaly mode on or off, restoring it after."""
-
-    def __init__(self, enabled: bool):
-        self.enabled = bool(enabled)
-
-    def __enter__(self):
-        self.previous = autograd.switch_modes(anomaly_enabled=self.enabled).anomaly_enabled
-        return self
-
-    def __exit__(self, *exc_info):
-        autograd.switch_modes(anomaly_enabled=self.previous)
-
-    def __call__(self, fn):
-        @functools.wraps(fn)
-        def wrapper(*args, **kwargs):
-            with _AnomalyMode(self.enabled):
-                return fn(*args, **kwargs)
-
-        return wrapper
+anomaly_mode = Switch(False)  # read by the tape at every op and backward node
 
 
-def detect_anomaly() -> _AnomalyMode:
+def detect_anomaly() -> Flip:
     """``with detect_anomaly():`` (or ``@detect_anomaly()``) checks every op for NaN and inf."""
-    return _AnomalyMode(True)
+    return anomaly_mode.to(True)
 
 
-class set_detect_anomaly(_AnomalyMode):  # noqa: N801  (PyTorch's name; a function to its users)
+class set_detect_anomaly(Flip):  # noqa: N801  (PyTorch's name; a function to its users)
     """``set_detect_anomaly(mode)`` switches anomaly mode on or off now; used as a
     context manager, it also restores the previous mode on exit (as in PyTorch)."""
 
     def __init__(self, mode: bool):
         if not isinstance(mode, (bool, np.bool_)):
             raise TypeError(f"set_detect_anomaly: mode must be a bool, got {type(mode).__name__}")
-        super().__init__(mode)
-        self.previous = autograd.switch_modes(anomaly_enabled=self.enabled).anomaly_enabled
+        super().__init__(anomaly_mode, bool(mode))
+        super().__enter__()
 
     def __enter__(self):
         return self
@@ -92,7 +72,7 @@ class set_detect_anomaly(_AnomalyMode):  # noqa: N801  (PyTorch's name; a functi
 
 def is_anomaly_enabled() -> bool:
     """Whether anomaly mode is on in this thread."""
-    return autograd.modes().anomaly_enabled
+    return anomaly_mode.value
 
 
 # -- the checks the tape calls while anomaly mode is on ---------------------------------

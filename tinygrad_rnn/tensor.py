@@ -763,7 +763,7 @@ class Tensor:
         numpy differs when integers and arrays are separated by a slice: ``x[0, :, idx]`` of a
         (2, 5, 6) tensor is (5, 3) here and in PyTorch, (3, 5) in numpy.
         """
-        selection, picking = ops.split_index(ops.plain_index(index))
+        selection, picking = ops.split_index(_plain_index(index))
         out = ops.GetItem.apply(self, index=selection)
         return out if picking is None else ops.GetItem.apply(out, index=picking)
 
@@ -1247,6 +1247,15 @@ def _int_array(op: str, name: str, values) -> np.ndarray:
     if array.dtype.kind not in "iu":
         raise TypeError(f"{op}: {name} must hold integers, got dtype {array.dtype} (shape {array.shape})")
     return array.astype(np.int64, copy=False)
+
+
+def _plain_index(index):
+    """An index for ndarray.__getitem__: tensors inside it become their arrays."""
+    if isinstance(index, Tensor):
+        return index.data
+    if isinstance(index, tuple):
+        return tuple(i.data if isinstance(i, Tensor) else i for i in index)
+    return index
 
 
 def _along(dim: int, index: np.ndarray) -> tuple:

@@ -36,7 +36,7 @@ from collections.abc import Iterable, Mapping
 import numpy as np
 
 from . import autograd
-from .autograd import FreedNode, Function
+from .autograd import FreedNode
 from .tensor import Tensor
 
 __all__ = ["GraphvizNotFound", "draw", "retain_grads", "step", "to_dot"]
@@ -50,23 +50,15 @@ _STYLES = {  # node kind -> Graphviz attributes
 }
 
 
-class step:
+def step(t):
     """``with step(t):`` tags every op recorded inside with time step ``t``.
 
     ``to_dot(..., group_by_step=True)`` then draws each step's ops in a frame
     labelled ``t = ...``. Steps nest: the innermost one wins. The tag belongs
-    to the thread that set it.
+    to the thread that set it. (``autograd.tag(step=t)``, under the name
+    drawing cares about.)
     """
-
-    def __init__(self, t):
-        self.t = t
-
-    def __enter__(self):
-        self.previous = autograd.switch_modes(step=self.t).step
-        return self
-
-    def __exit__(self, *exc_info):
-        autograd.switch_modes(step=self.previous)
+    return autograd.tag(step=t)
 
 
 def retain_grads(root: Tensor) -> Tensor:
@@ -83,27 +75,12 @@ def retain_grads(root: Tensor) -> Tensor:
 
 def _walk(root: Tensor):
     """(tensors, edges): every tensor behind ``root``, each after its inputs (root last),
-    and the edges as (input index, op index) pairs.
-
-    Depth-first with an explicit stack, as backward() does, so graphs of any
-    depth are fine. An op that reads a tensor twice (``x * x``) has two edges from it.
-    """
-    order, position, seen = [], {}, set()
-    stack = [(root, False)]
-    while stack:
-        tensor, inputs_done = stack.pop()
-        if inputs_done:
-            position[id(tensor)] = len(order)
-            order.append(tensor)
-            continue
-        if id(tensor) in seen:
-            continue
-        seen.add(id(tensor))
-        stack.append((tensor, True))
-        if isinstance(tensor._node, Function):  # not a leaf, nor an op whose graph was freed
-            stack.extend((parent, False) for parent in reversed(tensor._node.parents))
+    and the edges as (input index, op index) pairs. An op that reads a tensor twice
+    (``x * x``) has two edges from it."""
+    order = autograd.topological_order([root])
+    position = {id(tensor): i for i, tensor in enumerate(order)}
     edges = [(position[id(parent)], i) for i, tensor in enumerate(order)
-             if isinstance(tensor._node, Function) for parent in tensor._node.parents]
+             for parent in autograd.recorded_inputs(tensor)]
     return order, edges
 
 
@@ -113,7 +90,7 @@ def _steps(tensors: list, edges: list) -> list:
     A leaf read only by the ops of one step (that step's input slice, an
     initial state) is drawn inside that step.
     """
-    steps = [getattr(t._node, "step", None) for t in tensors]
+    steps = [getattr(t._node, "tags", {}).get("step") for t in tensors]
     readers = {}
     for a, b in edges:
         readers.setdefault(a, set()).add(steps[b])

@@ -20,55 +20,16 @@ gradient penalties, grad of grad (``grad`` below, and autograd/functional.py).
 from __future__ import annotations
 
 import copy
-import functools
-import threading
-from typing import NamedTuple
 
 import numpy as np
 
+from ..anomaly import anomaly_mode, check_backward, check_forward
+from ..switch import Switch
 from ..tensor import Tensor, _writes
+from .gradients import GradientBuffer
 
-
-class Modes(NamedTuple):
-    """The switches of the tape in one thread; every op reads all three at once (kept as a
-    plain tuple: unpacking a named tuple costs an op 20 ns more)."""
-
-    grad_enabled: bool = True
-    anomaly_enabled: bool = False  # switched by anomaly.detect_anomaly(); off, it costs one test per op
-    step: object = None  # the time step being recorded, set by viz.step(t); each node keeps it for drawing
-
-
-_DEFAULT_MODES = tuple(Modes())
-
-
-class _ThreadModes(threading.local):
-    """One Modes per thread, as PyTorch's grad mode is per thread: a ``no_grad()``
-    block in one thread does not stop another from recording, and each new
-    thread starts with the defaults."""
-
-    current = _DEFAULT_MODES
-
-
-_thread_modes = _ThreadModes()
-# How many threads have modes other than the defaults. While none has (a training loop),
-# every op takes the defaults without reading the thread-local, which costs about 50 ns.
-_threads_off_default = 0
-_switching = threading.Lock()
-
-
-def modes() -> Modes:
-    """This thread's modes."""
-    return Modes(*(_thread_modes.current if _threads_off_default else _DEFAULT_MODES))
-
-
-def switch_modes(**changes) -> Modes:
-    """Change some of this thread's modes; returns them as they were."""
-    global _threads_off_default
-    with _switching:
-        previous = _thread_modes.current
-        current = _thread_modes.current = tuple(Modes(*previous)._replace(**changes))
-        _threads_off_default += (current != _DEFAULT_MODES) - (previous != _DEFAULT_MODES)
-    return Modes(*previous)
+grad_mode = Switch(True)  # whether ops are recorded (``no_grad()`` turns it off)
+tags = Switch({})  # labels every node recorded now keeps (``tag(step=t)``; viz draws by them)
 
 
 class Function:
@@ -122,13 +83,12 @@ class Function:
     @classmethod
     def apply(cls, *inputs: Tensor, **params) -> Tensor:
         node = cls()
-        grad_enabled, anomaly_enabled, step = _thread_modes.current if _threads_off_default else _DEFAULT_MODES
-        needs_input_grad = tuple([t._requires_grad for t in inputs]) if grad_enabled else ()
+        needs_input_grad = tuple([t._requires_grad for t in inputs]) if grad_mode.value else ()
         requires_grad = True in needs_input_grad
         if requires_grad:
             node.parents = inputs
             node.needs_input_grad = needs_input_grad
-            node.step = step
+            node.tags = tags.value
             node.clock = _writes[0]  # backward looks closer only if a write came after this
         arrays = tuple([t._data for t in inputs])
         try:
@@ -138,8 +98,8 @@ class Function:
                 raise  # already names the op
             shapes = ", ".join(str(t.shape) for t in inputs)
             raise type(err)(f"{cls.name}: {err} (input shapes {shapes})") from err
-        if anomaly_enabled:
-            anomaly.check_forward(node, inputs, data)
+        if anomaly_mode.value:
+            check_forward(node, inputs, data)
         out = Tensor(data)
         if requires_grad and data.dtype.kind == "f":  # an integer result carries no gradient
             out._requires_grad = True
@@ -157,165 +117,62 @@ class FreedNode:
         self.name = name
 
 
-# -- grad mode -----------------------------------------------------------------
+# -- switches -----------------------------------------------------------------------
 
 
-class _GradMode:
-    """Context manager and decorator that switches recording on or off."""
-
-    def __init__(self, enabled: bool):
-        self.enabled = enabled
-
-    def __enter__(self):
-        self.previous = switch_modes(grad_enabled=self.enabled).grad_enabled
-
-    def __exit__(self, *exc_info):
-        switch_modes(grad_enabled=self.previous)
-
-    def __call__(self, fn):
-        @functools.wraps(fn)
-        def wrapper(*args, **kwargs):
-            with _GradMode(self.enabled):
-                return fn(*args, **kwargs)
-
-        return wrapper
-
-
-def no_grad() -> _GradMode:
+def no_grad():
     """``with no_grad():`` (or ``@no_grad()``) runs ops without recording them, in this thread."""
-    return _GradMode(False)
+    return grad_mode.to(False)
 
 
-def enable_grad() -> _GradMode:
+def enable_grad():
     """Turns recording back on inside a ``no_grad`` block."""
-    return _GradMode(True)
+    return grad_mode.to(True)
 
 
 def is_grad_enabled() -> bool:
     """Whether ops run in this thread are recorded."""
-    return modes().grad_enabled
+    return grad_mode.value
+
+
+def tag(**labels):
+    """``with tag(step=t):`` every node recorded inside keeps ``labels`` in ``node.tags``.
+
+    Tags nest: an inner block adds its labels to the outer ones and wins
+    where both name the same label. ``tg.scan`` tags each time step this
+    way; ``tg.viz`` draws the nodes of a step together.
+    """
+    return tags.to({**tags.value, **labels})
 
 
 # -- gradients ---------------------------------------------------------------------
 
 
-def unbroadcast(grad, shape: tuple):
-    """Sum ``grad`` down to ``shape``: the one place broadcasting is undone.
-
-    A broadcast copies an input along new leading axes and along axes of
-    size 1, so its vector-Jacobian product sums over exactly those axes.
-    """
-    if grad.shape == shape:
-        return grad
-    leading = grad.ndim - len(shape)
-    if leading:
-        grad = xp.sum(grad, tuple(range(leading)))
-    stretched = tuple(i for i, n in enumerate(shape) if n == 1 and grad.shape[i] != 1)
-    if stretched:
-        grad = xp.sum(grad, stretched, keepdims=True)
-    return grad
+def recorded_inputs(tensor: Tensor) -> tuple:
+    """The tensors the op that made ``tensor`` read, as the tape recorded them (none for a leaf)."""
+    node = tensor._node
+    return node.parents if isinstance(node, Function) else ()
 
 
-class SliceGrad:
-    """A gradient that is zero outside ``index``, as a selection's backward returns.
+def topological_order(roots, inputs_of=recorded_inputs) -> list:
+    """Every tensor behind ``roots``, each after the tensors it was computed from.
 
-    The tape adds ``values`` into one buffer per input instead of building a
-    zero array of the input's shape for every slice, so reading a sequence
-    step by step costs O(step), not O(sequence), per step in backward.
-    ``unique`` says no element is selected twice (plain slices and ints).
-    When the backward is recorded, ``values`` is a Tensor and the tape makes
-    it the recorded primitive IndexPut instead.
-    """
-
-    __slots__ = ("index", "values", "unique")
-
-    def __init__(self, index, values, unique: bool):
-        self.index, self.values, self.unique = index, values, unique
-
-
-def scatter_add(target: np.ndarray, index, values: np.ndarray, unique: bool) -> None:
-    """``target[index] += values``, where a repeated index adds every time."""
-    if unique:
-        target[index] += values
-    elif isinstance(index, np.ndarray) and index.ndim == 1 and index.dtype.kind in "iu":
-        # Rows picked by a list of ints (an embedding's lookups): sort so equal rows are
-        # adjacent and sum each run at once, several times faster than np.add.at.
-        order = np.argsort(index, kind="stable")
-        rows = index[order] % len(target)
-        starts = np.flatnonzero(np.r_[True, rows[1:] != rows[:-1]]) if len(rows) else rows
-        if len(rows):
-            target[rows[starts]] += np.add.reduceat(values[order], starts, axis=0)
-    else:
-        np.add.at(target, index, values)
-
-
-class _Gradients:
-    """The gradient summed so far for each tensor, until the tape reaches it.
-
-    Plain mode sums ndarrays. It adds in place only into buffers it allocated
-    (an array a backward returned may alias a saved input), and adds a
-    SliceGrad's values into a buffer instead of building a full array.
-    Recording mode sums Tensors with recorded ops, so the sum is differentiable.
-    """
-
-    def __init__(self, recording: bool):
-        self.recording = recording
-        self.totals: dict[int, object] = {}
-        self.owned: set[int] = set()  # ids whose buffer was allocated here
-
-    def add(self, tensor: Tensor, grad) -> None:
-        key = id(tensor)
-        total = self.totals.get(key)
-        if self.recording:
-            if isinstance(grad, SliceGrad):
-                grad = ops.IndexPut.apply(grad.values, shape=tensor.shape, index=grad.index,
-                                          unique=grad.unique)
-            grad = unbroadcast(grad, tensor.shape)
-            self.totals[key] = grad if total is None else total + grad
-        elif isinstance(grad, SliceGrad):
-            if total is None:
-                total = np.zeros(tensor.shape, grad.values.dtype)
-            elif key not in self.owned:
-                total = total.copy()
-            scatter_add(total, grad.index, grad.values, grad.unique)
-            self.totals[key] = total
-            self.owned.add(key)
-        else:
-            grad = unbroadcast(grad, tensor.shape)
-            if total is None:
-                self.totals[key] = grad
-            elif key in self.owned:
-                total += grad
-                self.totals[key] = total  # the same buffer; a new object only for 0-d sums, numpy scalars
-            else:
-                self.totals[key] = total + grad
-                self.owned.add(key)
-
-    def pop(self, tensor: Tensor):
-        self.owned.discard(id(tensor))
-        return self.totals.pop(id(tensor), None)
-
-
-def _topological_order(roots) -> list[Tensor]:
-    """Recorded tensors behind ``roots``, each after everything it depends on.
-
-    Depth-first with an explicit stack: an entry is visited twice, once to
-    push its parents and once, after all of them are done, to emit it.
+    ``inputs_of(tensor)`` names those (by default, the tape's record).
+    Depth-first with an explicit stack, so graphs of any depth are fine: an
+    entry is visited twice, once to push its inputs and once, after all of
+    them are done, to emit it. backward() runs this order reversed, viz
+    draws it, and the cell compiler reads a traced step by it.
     """
     order, seen = [], set()
     stack = [(root, False) for root in reversed(roots)]
     while stack:
-        tensor, parents_done = stack.pop()
-        if parents_done:
+        tensor, inputs_done = stack.pop()
+        if inputs_done:
             order.append(tensor)
-            continue
-        if id(tensor) in seen:
-            continue
-        seen.add(id(tensor))
-        stack.append((tensor, True))
-        node = tensor._node
-        if isinstance(node, Function):
-            stack.extend((p, False) for p in node.parents if p._node is not None)
+        elif id(tensor) not in seen:
+            seen.add(id(tensor))
+            stack.append((tensor, True))
+            stack.extend((i, False) for i in reversed(inputs_of(tensor)))
     return order
 
 
@@ -354,55 +211,53 @@ def _vjp(node: Function, output: Tensor, grad: Tensor):
         ) from err
 
 
-def _backpropagate(roots, seeds, targets, retain_graph: bool, create_graph: bool) -> dict:
+def _backpropagate(roots, seeds, wanted, retain_graph: bool, create_graph: bool) -> dict:
     """Run the tape backwards from ``roots``, each seeded with d(L)/d(root) from ``seeds``.
 
-    Returns ``{id: (tensor, dL/dtensor)}`` for the tensors in ``targets``
-    (a dict by id), or, when it is None, for every leaf reached and every
-    tensor that called ``retain_grad()``. A tensor's gradient is complete
-    when the walk reaches it, since everything that used it comes before.
+    Returns ``{id: (tensor, dL/dtensor)}`` for the tensors reached for which
+    ``wanted(tensor)``. A tensor's gradient is complete when the walk reaches
+    it, since everything that used it comes before.
     """
-    grads = _Gradients(recording=create_graph)
+    grads = GradientBuffer()
     for root, seed in zip(roots, seeds):
         grads.add(root, seed)
-    found, leaves = {}, {}
-    anomaly_enabled = modes().anomaly_enabled
-    with _GradMode(create_graph):
-        for tensor in reversed(_topological_order(roots)):
-            node = tensor._node
-            if node is None:  # a root that is itself a leaf
-                leaves[id(tensor)] = tensor
-                continue
-            grad = grads.pop(tensor)
+    found = {}
+    with grad_mode.to(create_graph):
+        for tensor in reversed(topological_order(roots)):
+            node, grad = tensor._node, grads.pop(tensor)
             if isinstance(node, FreedNode):
-                raise RuntimeError(
-                    f"backward: the graph through '{node.name}' (output shape {tensor.shape}) "
-                    "was already freed by an earlier backward(); pass retain_graph=True "
-                    "to the first backward() to go through it twice"
-                )
+                raise _freed(node, tensor)
             if grad is None:  # nothing flows here from the roots
                 continue
-            if _writes[0] != node.clock:
-                _check_unchanged(node, tensor)  # a write came after this forward; does backward read it?
-            if (tensor._retains_grad if targets is None else id(tensor) in targets):
+            if wanted(tensor):
                 found[id(tensor)] = (tensor, grad)
-            input_grads = _vjp(node, tensor, grad) if create_graph else node.backward(grad)
-            if not isinstance(input_grads, tuple):
-                input_grads = (input_grads,)
-            if anomaly_enabled:
-                anomaly.check_backward(node, grad, input_grads)
-            for parent, parent_grad in zip(node.parents, input_grads):
-                if parent_grad is None or not parent._requires_grad:
-                    continue
-                if parent._node is None:
-                    leaves[id(parent)] = parent
-                grads.add(parent, parent_grad)
+            if node is None:  # a leaf
+                continue
+            for parent, parent_grad in zip(node.parents, _input_grads(node, tensor, grad, create_graph)):
+                if parent_grad is not None and parent._requires_grad:
+                    grads.add(parent, parent_grad)
             if not retain_graph:
                 tensor._node = FreedNode(node.name)
-    for key, leaf in leaves.items():
-        if targets is None or key in targets:
-            found[key] = (leaf, grads.pop(leaf))
     return found
+
+
+def _input_grads(node: Function, output: Tensor, grad, create_graph: bool) -> tuple:
+    """``node``'s backward rule at ``grad``: one gradient per input of its forward."""
+    if _writes[0] != node.clock:
+        _check_unchanged(node, output)  # a write came after this forward; does backward read it?
+    input_grads = _vjp(node, output, grad) if create_graph else node.backward(grad)
+    input_grads = input_grads if isinstance(input_grads, tuple) else (input_grads,)
+    if anomaly_mode.value:
+        check_backward(node, grad, input_grads)
+    return input_grads
+
+
+def _freed(node: FreedNode, output: Tensor) -> RuntimeError:
+    return RuntimeError(
+        f"backward: the graph through '{node.name}' (output shape {output.shape}) "
+        "was already freed by an earlier backward(); pass retain_graph=True "
+        "to the first backward() to go through it twice"
+    )
 
 
 def _seeds(op: str, outputs, grad_outputs, create_graph: bool) -> tuple[list, list]:
@@ -463,9 +318,13 @@ def backward(tensors, grad_tensors=None, retain_graph: bool | None = None,
     the gradients as tensors with a graph).
     """
     roots, seeds = _seeds("backward", tensors, grad_tensors, create_graph)
-    targets = None if inputs is None else {id(t): t for t in _tensors("backward", "inputs", inputs)}
+    if inputs is None:  # every leaf, and the tensors that called retain_grad()
+        wanted = lambda t: t._node is None or t._retains_grad  # noqa: E731
+    else:
+        targets = {id(t) for t in _tensors("backward", "inputs", inputs)}
+        wanted = lambda t: id(t) in targets  # noqa: E731
     retain_graph = create_graph if retain_graph is None else retain_graph
-    for tensor, grad in _backpropagate(roots, seeds, targets, retain_graph, create_graph).values():
+    for tensor, grad in _backpropagate(roots, seeds, wanted, retain_graph, create_graph).values():
         grad = grad.data if isinstance(grad, Tensor) else grad
         if tensor._grad is None:  # not .grad, which warns for a non-leaf listed in inputs
             tensor._grad = np.array(grad, dtype=tensor.dtype)
@@ -493,7 +352,8 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph: bool | None = None, c
     roots, seeds = _seeds("grad", outputs, grad_outputs, create_graph)
     inputs = _tensors("grad", "inputs", inputs)
     retain_graph = create_graph if retain_graph is None else retain_graph
-    found = _backpropagate(roots, seeds, {id(t): t for t in inputs}, retain_graph, create_graph)
+    targets = {id(t) for t in inputs}
+    found = _backpropagate(roots, seeds, lambda t: id(t) in targets, retain_graph, create_graph)
     results = []
     for i, tensor in enumerate(inputs):
         grad = found.get(id(tensor), (None, None))[1]
@@ -511,6 +371,4 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph: bool | None = None, c
     return tuple(results)
 
 
-from .. import anomaly, ops  # noqa: E402  (anomaly switches the modes above; ops build on Function)
-from ..ops import xp  # noqa: E402
-from . import functional  # noqa: E402,F401  (tg.autograd.functional, as in PyTorch)
+

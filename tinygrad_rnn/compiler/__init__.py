@@ -41,7 +41,7 @@ from numba.core.errors import NumbaIRAssumptionWarning
 from ..kernels import blas
 from ..kernels import recurrent as recurrent_kernels
 from ..ops.scan import Scan
-from ..scan import _as_packed
+from ..step_contract import as_packed
 from ..tensor import Tensor
 from . import runtime
 from .emit import emit
@@ -199,5 +199,5 @@ def compiled_scan(step, carry: tuple, single: bool, xs: Tensor, batch_sizes: np.
 def explain(step, init, xs, batch_sizes=None) -> str:
     """Every stage of compiling ``step`` for this carry and input, as text: print it to study it."""
     carry = (init,) if isinstance(init, Tensor) else tuple(init)
-    xs, _, _ = _as_packed(xs, batch_sizes, carry)
+    xs, _, _ = as_packed(xs, batch_sizes, carry)
     return str(compile_step(step, carry, isinstance(init, Tensor), xs.shape[1:], xs.dtype, xs.requires_grad))

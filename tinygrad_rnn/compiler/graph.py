@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .. import autograd
+
 
 class _Batch:
     """The symbolic batch size, printed as N."""
@@ -86,3 +88,8 @@ def _short(value) -> str:
 def listing(values: list[Value]) -> str:
     """The values, one per line, as ``print`` shows a stage."""
     return "\n".join(v.describe() for v in values)
+
+
+def ancestors(roots: list) -> set:
+    """The ids of every Value behind ``roots``, the roots included (the tape's own walk)."""
+    return {id(v) for v in autograd.topological_order(roots, lambda value: value.inputs)}

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-from .graph import N, Value, listing
+from .graph import N, Value, ancestors, listing
 from .trace import Trace, UnsupportedStep
 
 # Ops whose output row i depends only on input row i (when the batch is the first axis of
@@ -65,7 +65,7 @@ def schedule(trace: Trace) -> Schedule:
     _undo_double_transposes(trace)
     per_step = _per_step(trace.values)
     forward = {id(v) for v in trace.forward_values}
-    loop_carried = _ancestors([v for v in trace.d_carry if v is not None])
+    loop_carried = ancestors([v for v in trace.d_carry if v is not None])
 
     forward_globals, forward_rows, forward_loop = [], [], []
     backward_globals, backward_loop, backward_rows = [], [], []
@@ -131,7 +131,7 @@ def _undo_double_transposes(trace: Trace) -> None:
         value.inputs = tuple(i.inputs[0].inputs[0] if transposed(i) and transposed(i.inputs[0]) else i
                              for i in value.inputs)
     results = [*trace.new_carry, trace.y, *trace.d_carry, trace.d_x, *trace.d_params]
-    needed = _ancestors([v for v in results if v is not None])
+    needed = ancestors([v for v in results if v is not None])
     inputs = {id(v) for v in [*trace.carry, trace.x, *trace.params, *trace.grad_carry, trace.grad_y] if v is not None}
     trace.values = [v for v in trace.values if id(v) in needed or id(v) in inputs]
 
@@ -166,16 +166,6 @@ def _per_step(values: list) -> dict:
         for i in value.inputs:
             depends |= found[id(i)]
         found[id(value)] = frozenset(depends)
-    return found
-
-
-def _ancestors(roots: list) -> set:
-    found, pending = set(), list(roots)
-    while pending:
-        value = pending.pop()
-        if id(value) not in found:
-            found.add(id(value))
-            pending.extend(value.inputs)
     return found
 
 

@@ -26,9 +26,9 @@ import numpy as np
 
 from .. import autograd
 from ..autograd import Function
-from ..scan import call_step
+from ..step_contract import call_step
 from ..tensor import Tensor
-from .graph import INPUT_KINDS, N, Value
+from .graph import INPUT_KINDS, N, Value, ancestors
 
 TRACE_BATCHES = (2, 3)  # the two batch sizes traced; any two distinct sizes would do
 
@@ -61,12 +61,7 @@ class Trace:
     @property
     def forward_values(self) -> list:
         """The values the forward pass computes (the rest belong to backward)."""
-        needed, pending = set(), [v for v in [*self.new_carry, self.y] if v is not None]
-        while pending:
-            value = pending.pop()
-            if id(value) not in needed:
-                needed.add(id(value))
-                pending.extend(value.inputs)
+        needed = ancestors([v for v in [*self.new_carry, self.y] if v is not None])
         return [v for v in self.values if id(v) in needed]
 
 
@@ -204,17 +199,12 @@ def _run(step, carry: tuple, single: bool, x_features: tuple, x_dtype, wants_dx:
 
 def _leaves(outputs: list, ops: dict) -> list:
     """The tensors behind ``outputs`` that no watched op made, in the order first read."""
-    found, seen, pending = [], set(), list(reversed(outputs))
-    while pending:
-        tensor = pending.pop()
-        if id(tensor) in seen:
-            continue
-        seen.add(id(tensor))
-        if id(tensor) in ops:
-            pending.extend(reversed(ops[id(tensor)][3]))
-        else:
-            found.append(tensor)
-    return found
+    return [t for t in autograd.topological_order(outputs, _watched_inputs(ops)) if id(t) not in ops]
+
+
+def _watched_inputs(ops: dict):
+    """``inputs_of`` for ``autograd.topological_order`` over the watched ops, recorded or not."""
+    return lambda tensor: ops[id(tensor)][3] if id(tensor) in ops else ()
 
 
 def _to_values(roots: list, kinds: dict, ops: dict, placeholders: dict) -> tuple[list, dict]:
@@ -224,13 +214,7 @@ def _to_values(roots: list, kinds: dict, ops: dict, placeholders: dict) -> tuple
     A forward op's masks (relu's x > 0) become Values of their own right after it,
     so the backward that reads them reads a value computed from the data.
     """
-    needed, pending = set(), list(roots)
-    while pending:
-        tensor = pending.pop()
-        if id(tensor) not in needed:
-            needed.add(id(tensor))
-            if id(tensor) in ops:
-                pending.extend(ops[id(tensor)][3])
+    needed = {id(t) for t in autograd.topological_order(roots, _watched_inputs(ops))}
     values, of, derived = [], {}, {}
 
     def add(**fields) -> Value:

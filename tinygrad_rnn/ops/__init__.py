@@ -5,7 +5,7 @@ test suite enumerates that registry, so a primitive without a gradient test
 fails it.
 """
 
-from .checks import normalize_dim, normalize_dims, plain_index, split_index
+from .checks import normalize_dim, normalize_dims, split_index
 from .copy import Clone
 from .cumulative import Cumsum
 from .embedding import Embedding
@@ -31,5 +31,5 @@ __all__ = [
     "LSTMSequence", "Matmul", "Max", "Maximum", "Mean", "Min", "Mul", "Neg", "Pad", "Permute", "Pow", "PowTensor",
     "Relu", "Reshape", "RNNSequence", "Rsqrt", "Scan", "Sigmoid", "Sign", "Sin", "Softmax", "Sqrt", "Stack", "Sub",
     "Sum", "Tanh", "Where",
-    "normalize_dim", "normalize_dims", "plain_index", "split_index",
+    "normalize_dim", "normalize_dims", "split_index",
 ]

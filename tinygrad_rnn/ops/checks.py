@@ -2,8 +2,6 @@
 
 import numpy as np
 
-from ..tensor import Tensor
-
 
 def normalize_dim(op: str, dim: int, ndim: int) -> int:
     """``dim`` as a non-negative axis of a tensor with ``ndim`` dims, or IndexError."""
@@ -68,12 +66,3 @@ def split_index(index) -> tuple:
             selection.append(part)
             picking.append(slice(None))
     return tuple(selection), tuple(picking)
-
-
-def plain_index(index):
-    """An index for ndarray.__getitem__: tensors inside it become their arrays."""
-    if isinstance(index, Tensor):
-        return index.data
-    if isinstance(index, tuple):
-        return tuple(i.data if isinstance(i, Tensor) else i for i in index)
-    return index

@@ -2,8 +2,9 @@
 
 import numpy as np
 
-from ..autograd import Function, SliceGrad
+from ..autograd import Function
 from . import xp
+from .movement import selection_grad
 
 
 class Embedding(Function):
@@ -44,4 +45,4 @@ class Embedding(Function):
         rows = grad.reshape(self.indices.size, self.weight_shape[1])
         if self.padding_idx is not None:
             rows = xp.where((self.indices == self.padding_idx)[:, None], 0, rows)
-        return SliceGrad(self.indices, rows, unique=False)  # rows picked twice add up
+        return selection_grad(rows, self.weight_shape, self.indices, unique=False)  # rows picked twice add up

@@ -2,7 +2,9 @@
 
 import numpy as np
 
-from ..autograd import Function, SliceGrad, scatter_add
+from ..autograd import Function
+from ..autograd.gradients import SliceGrad, scatter_add
+from ..tensor import Tensor
 from . import xp
 from .checks import normalize_dim
 
@@ -58,15 +60,27 @@ def _is_advanced(index) -> bool:
     return any(isinstance(p, (np.ndarray, list)) for p in parts)
 
 
+def selection_grad(grad, shape: tuple, index, unique: bool):
+    """The gradient of ``x[index]`` for an ``x`` of ``shape``: ``grad`` at ``index``, zero elsewhere.
+
+    An ordinary backward returns it as a SliceGrad, which the tape adds into
+    its buffer in place; a recorded one (``grad`` a Tensor) as the primitive
+    IndexPut, so that it can be differentiated again.
+    """
+    if isinstance(grad, Tensor):
+        return IndexPut.apply(grad, shape=shape, index=index, unique=unique)
+    return SliceGrad(index, grad, unique)
+
+
 class GetItem(_View):
     """x[index] for ints, slices, None, Ellipsis, integer arrays and boolean masks."""
 
     def forward(self, x, index):
-        self.index = index
+        self.index, self.input_shape = index, x.shape
         return np.asarray(x[index])
 
     def backward(self, grad):
-        return SliceGrad(self.index, grad, unique=not _is_advanced(self.index))
+        return selection_grad(grad, self.input_shape, self.index, unique=not _is_advanced(self.index))
 
 
 class IndexPut(Function):
