@@ -170,6 +170,15 @@ def _float_operand(x: Tensor) -> Tensor:
     return x if x.dtype.kind == "f" else ops.Cast.apply(x, dtype=np.dtype(DEFAULT_FLOAT))
 
 
+def _comparison(compare):
+    """The Tensor method ``self <op> other`` for a numpy comparison ufunc, as a bool tensor."""
+
+    def method(self, other) -> Tensor:
+        return Tensor(compare(self._data, other.data if isinstance(other, Tensor) else other))
+
+    return method
+
+
 class Tensor:
     """An n-dimensional array with reverse-mode automatic differentiation.
 
@@ -487,27 +496,10 @@ class Tensor:
     def __rmatmul__(self, other):
         return Tensor(other).matmul(self)
 
-    def _compare(self, other, compare) -> Tensor:
-        other = other.data if isinstance(other, Tensor) else other
-        return Tensor(compare(self._data, other))
-
-    def __lt__(self, other):
-        return self._compare(other, np.less)
-
-    def __le__(self, other):
-        return self._compare(other, np.less_equal)
-
-    def __gt__(self, other):
-        return self._compare(other, np.greater)
-
-    def __ge__(self, other):
-        return self._compare(other, np.greater_equal)
-
-    def __eq__(self, other):
-        return self._compare(other, np.equal)
-
-    def __ne__(self, other):
-        return self._compare(other, np.not_equal)
+    # Comparisons give bool tensors and record nothing: they have no gradient.
+    __lt__, __le__ = _comparison(np.less), _comparison(np.less_equal)
+    __gt__, __ge__ = _comparison(np.greater), _comparison(np.greater_equal)
+    __eq__, __ne__ = _comparison(np.equal), _comparison(np.not_equal)
 
     def pow(self, exponent) -> Tensor:
         """``self ** exponent``, for a number or a tensor exponent (broadcast).

@@ -14,6 +14,7 @@ from collections import OrderedDict, namedtuple
 
 import numpy as np
 
+from ..autograd import topological_order
 from ..tensor import Tensor, on_cpu, supported_dtype
 
 
@@ -283,16 +284,7 @@ class Module:
 
     def apply(self, fn) -> Module:
         """Call ``fn(module)`` on every submodule, children before parents, then on self."""
-        order, stack, seen = [], [(self, False)], set()
-        while stack:
-            module, children_done = stack.pop()
-            if children_done:
-                order.append(module)
-            elif id(module) not in seen:
-                seen.add(id(module))
-                stack.append((module, True))
-                stack.extend((child, False) for child in reversed(list(module.children())))
-        for module in order:
+        for module in topological_order([self], lambda module: tuple(module.children())):
             fn(module)
         return self
 
