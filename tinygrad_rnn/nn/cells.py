@@ -7,6 +7,8 @@ the weights with PyTorch's names, shapes and gate order.
 
 Weights are stacked by gate: ``weight_ih`` is (G*H, input_size) and
 ``weight_hh`` (G*H, H), with G = 1 (RNN), 4 (LSTM: i, f, g, o) or 3 (GRU: r, z, n).
+``@registered`` over a cell records its state, gates and weights
+(nn/recurrences.py), so that every recurrent layer can run it by name.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from .. import arguments, rng
 from .. import functional as F
 from ..tensor import Tensor
 from .module import Module, Parameter
+from .recurrences import Weight, registered, stacked, vector
 
 
 def _affine(x: Tensor, weight: Tensor, bias: Tensor | None) -> Tensor:
@@ -27,16 +30,19 @@ def _affine(x: Tensor, weight: Tensor, bias: Tensor | None) -> Tensor:
     return out if bias is None else out + bias
 
 
+@registered(states=1, gates=1, weights=stacked(1))
 def rnn_tanh_cell(x, h, weight_ih, weight_hh, bias_ih=None, bias_hh=None):
     """h_t = tanh(x_t W_ih^T + b_ih + h_{t-1} W_hh^T + b_hh).  x (N, in), h (N, H) -> (N, H)."""
     return (_affine(x, weight_ih, bias_ih) + _affine(h, weight_hh, bias_hh)).tanh()
 
 
+@registered(states=1, gates=1, weights=stacked(1))
 def rnn_relu_cell(x, h, weight_ih, weight_hh, bias_ih=None, bias_hh=None):
     """h_t = relu(x_t W_ih^T + b_ih + h_{t-1} W_hh^T + b_hh).  x (N, in), h (N, H) -> (N, H)."""
     return (_affine(x, weight_ih, bias_ih) + _affine(h, weight_hh, bias_hh)).relu()
 
 
+@registered(states=2, gates=4, weights=stacked(4))
 def lstm_cell(x, state, weight_ih, weight_hh, bias_ih=None, bias_hh=None):
     """One LSTM step. x (N, in), state (h, c) each (N, H) -> (h_t, c_t).
 
@@ -56,6 +62,7 @@ def lstm_cell(x, state, weight_ih, weight_hh, bias_ih=None, bias_hh=None):
     return h_t, c_t
 
 
+@registered(states=1, gates=3, weights=stacked(3))
 def gru_cell(x, h, weight_ih, weight_hh, bias_ih=None, bias_hh=None):
     """One GRU step. x (N, in), h (N, H) -> h_t (N, H).
 
@@ -73,6 +80,8 @@ def gru_cell(x, h, weight_ih, weight_hh, bias_ih=None, bias_hh=None):
     return h_t
 
 
+@registered(states=2, gates=4, weights=(*stacked(4)[:2], vector("weight_ci"), vector("weight_cf"),
+                                              vector("weight_co"), *stacked(4)[2:]))
 def peephole_lstm_cell(x, state, weight_ih, weight_hh, weight_ci, weight_cf, weight_co, bias_ih=None, bias_hh=None):
     """An LSTM whose gates also see the cell (Gers and Schmidhuber 2000, "Recurrent nets that time
     and count"). x (N, in), state (h, c) each (N, H), peepholes weight_c* (H,) -> (h_t, c_t).
@@ -96,6 +105,7 @@ def peephole_lstm_cell(x, state, weight_ih, weight_hh, weight_ci, weight_cf, wei
     return h_t, c_t
 
 
+@registered(states=2, gates=3, weights=stacked(3))
 def cifg_lstm_cell(x, state, weight_ih, weight_hh, bias_ih=None, bias_hh=None):
     """An LSTM whose forget gate is one minus its input gate (coupled input and forget gate, CIFG:
     Greff et al. 2017, "LSTM: A Search Space Odyssey"). Gates i, g, o stacked: 3H rows.
@@ -115,6 +125,8 @@ def cifg_lstm_cell(x, state, weight_ih, weight_hh, bias_ih=None, bias_hh=None):
     return h_t, c_t
 
 
+@registered(states=1, gates=1, weights=(Weight("weight_ih", lambda i, h: (h, i)), vector("weight_hh", init="unit"),
+                                              vector("bias_ih", bias=True)))
 def indrnn_cell(x, h, weight_ih, weight_hh, bias_ih=None):
     """Independently recurrent: each unit sees only its own past (Li et al. 2018, "Independently
     Recurrent Neural Network (IndRNN)"). weight_hh is a vector u (H,).
@@ -124,6 +136,7 @@ def indrnn_cell(x, h, weight_ih, weight_hh, bias_ih=None):
     return (_affine(x, weight_ih, bias_ih) + weight_hh * h).relu()
 
 
+@registered(states=1, gates=2, weights=(Weight("weight_ih", lambda i, h: (2 * h, i)), vector("bias_ih", 2, bias=True)))
 def mingru_cell(x, h, weight_ih, bias_ih=None):
     """A GRU whose gate and candidate read only the input (Feng et al. 2024, "Were RNNs All We
     Needed?"): the recurrence is linear in h, which is what lets it train in parallel.
@@ -143,6 +156,10 @@ def layer_norm(v: Tensor, gain: Tensor, shift: Tensor, eps: float = 1e-5) -> Ten
     return F.layer_norm(v, v.shape[-1], gain, shift, eps)
 
 
+@registered(states=2, gates=4, weights=(
+    *stacked(4)[:2], vector("ln_ih_weight", 4, "ones"), vector("ln_ih_bias", 4, "zeros"),
+    vector("ln_hh_weight", 4, "ones"), vector("ln_hh_bias", 4, "zeros"), vector("ln_cell_weight", 1, "ones"),
+    vector("ln_cell_bias", 1, "zeros"), vector("bias", 4, "zeros", bias=True)))
 def layernorm_lstm_cell(x, state, weight_ih, weight_hh, ln_ih_weight, ln_ih_bias, ln_hh_weight, ln_hh_bias,
                         ln_cell_weight, ln_cell_bias, bias=None):
     """An LSTM with layer normalisation (Ba, Kiros and Hinton 2016, "Layer Normalization"): the

@@ -3,9 +3,10 @@
 A cell is a function of one step written as its equations (nn/cells.py).
 Its record says how many tensors its state holds (the LSTM's h and c), how
 many gates its weights stack, and which weights it takes, in the order it
-takes them, with their shapes and initial values. Registering one is all a
-new cell needs: ``nn.RNNBase(name, ...)`` then gives it layers, directions,
-packed input, batch_first and dropout, on the compiled path or the tape.
+takes them, with their shapes and initial values. Registering one, with
+``@registered(...)`` over the function, is all a new cell needs:
+``nn.RNNBase(name, ...)`` then gives it layers, directions, packed input,
+batch_first and dropout, on the compiled path or the tape.
 """
 
 from __future__ import annotations
@@ -17,7 +18,6 @@ from typing import Callable
 import numpy as np
 
 from .. import rng
-from . import cells
 from .module import Parameter
 
 
@@ -89,33 +89,24 @@ def recurrence(owner: str, name) -> Recurrence:
     return RECURRENCES[name]
 
 
-def _stacked(gates: int) -> tuple:
+def registered(states: int, gates: int, weights: tuple):
+    """Decorator: register the cell function below it as a recurrence, named as the function
+    without its ``_cell`` suffix (``lstm_cell`` is ``'lstm'``); returns the function unchanged."""
+
+    def register_cell(cell: Callable) -> Callable:
+        register(Recurrence(cell.__name__.removesuffix("_cell"), cell, states, gates, weights))
+        return cell
+
+    return register_cell
+
+
+def stacked(gates: int) -> tuple:
     """weight_ih (G*H, in), weight_hh (G*H, H), bias_ih and bias_hh (G*H,): PyTorch's four."""
     return (Weight("weight_ih", lambda i, h: (gates * h, i)), Weight("weight_hh", lambda i, h: (gates * h, h)),
             Weight("bias_ih", lambda i, h: (gates * h,), bias=True),
             Weight("bias_hh", lambda i, h: (gates * h,), bias=True))
 
 
-def _vector(name: str, rows: int = 1, init: str = "uniform", bias: bool = False) -> Weight:
+def vector(name: str, rows: int = 1, init: str = "uniform", bias: bool = False) -> Weight:
+    """A weight of shape (rows * H,): a peephole, an IndRNN's recurrent weight, a gain."""
     return Weight(name, lambda i, h: (rows * h,), init, bias)
-
-
-LSTM_WEIGHTS = _stacked(4)
-register(Recurrence("rnn_tanh", cells.rnn_tanh_cell, states=1, gates=1, weights=_stacked(1)))
-register(Recurrence("rnn_relu", cells.rnn_relu_cell, states=1, gates=1, weights=_stacked(1)))
-register(Recurrence("lstm", cells.lstm_cell, states=2, gates=4, weights=LSTM_WEIGHTS))
-register(Recurrence("gru", cells.gru_cell, states=1, gates=3, weights=_stacked(3)))
-register(Recurrence("peephole_lstm", cells.peephole_lstm_cell, states=2, gates=4,
-                    weights=(*LSTM_WEIGHTS[:2], _vector("weight_ci"), _vector("weight_cf"), _vector("weight_co"),
-                             *LSTM_WEIGHTS[2:])))
-register(Recurrence("cifg_lstm", cells.cifg_lstm_cell, states=2, gates=3, weights=_stacked(3)))
-register(Recurrence("indrnn", cells.indrnn_cell, states=1, gates=1,
-                    weights=(Weight("weight_ih", lambda i, h: (h, i)), _vector("weight_hh", init="unit"),
-                             _vector("bias_ih", bias=True))))
-register(Recurrence("mingru", cells.mingru_cell, states=1, gates=2,
-                    weights=(Weight("weight_ih", lambda i, h: (2 * h, i)), _vector("bias_ih", 2, bias=True))))
-register(Recurrence("layernorm_lstm", cells.layernorm_lstm_cell, states=2, gates=4,
-                    weights=(*LSTM_WEIGHTS[:2], _vector("ln_ih_weight", 4, "ones"), _vector("ln_ih_bias", 4, "zeros"),
-                             _vector("ln_hh_weight", 4, "ones"), _vector("ln_hh_bias", 4, "zeros"),
-                             _vector("ln_cell_weight", 1, "ones"), _vector("ln_cell_bias", 1, "zeros"),
-                             _vector("bias", 4, "zeros", bias=True))))
