@@ -7,7 +7,7 @@ node on the output tensor: the Function instance itself, holding its inputs,
 its output and whatever else it saved. backward() walks those nodes in
 reverse topological order with an explicit stack (no recursion, so
 100,000-step sequences work), sums the gradients of tensors used more than
-once, undoes broadcasting in one place, and then frees the graph.
+once and undoes broadcasting (gradients.py), and then frees the graph.
 
 Each backward rule is written once, with operators and the functions of
 ops/xp.py, which take ndarrays and Tensors alike. An ordinary backward runs
