@@ -8,7 +8,7 @@ import tracemalloc
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 import tinygrad_rnn as tg
@@ -385,10 +385,10 @@ def test_packed_sequence_derives_the_order_it_is_not_given(kind, fused):
     expected = flat(layer(packed)[1])
     only_sorted = rnn_utils.PackedSequence(packed.data, packed.batch_sizes, packed.sorted_indices)
     only_unsorted = rnn_utils.PackedSequence(packed.data, packed.batch_sizes, unsorted_indices=[2, 0, 1, 3])
-    for given in (only_sorted, only_unsorted):
-        np.testing.assert_array_equal(given.unsorted_indices, [2, 0, 1, 3])
-        np.testing.assert_array_equal(given.sorted_indices, [1, 2, 0, 3])
-        for h, want in zip(flat(layer(given)[1]), expected):  # h_n in the original order
+    for half_given in (only_sorted, only_unsorted):
+        np.testing.assert_array_equal(half_given.unsorted_indices, [2, 0, 1, 3])
+        np.testing.assert_array_equal(half_given.sorted_indices, [1, 2, 0, 3])
+        for h, want in zip(flat(layer(half_given)[1]), expected):  # h_n in the original order
             np.testing.assert_array_equal(h.data, want.data)
 
 
