@@ -20,17 +20,20 @@ def _positive_finite(value):
     return isinstance(value, float) and math.isfinite(value) and value > 0
 
 
-def test_ops_quick_prints_a_table_and_writes_json(tmp_path):
-    out = tmp_path / "ops.json"
-    run = subprocess.run(
-        [sys.executable, "-m", "tinygrad_rnn.bench", "ops", "--quick", "--json", str(out)],
-        capture_output=True, text=True, timeout=300,
-    )
+def run_bench(tmp_path, command: str, *options: str):
+    """``python -m tinygrad_rnn.bench <command> --quick <options> --json <file>``: its stdout and the JSON it wrote."""
+    out = tmp_path / f"{command}.json"
+    run = subprocess.run([sys.executable, "-m", "tinygrad_rnn.bench", command, "--quick", *options, "--json", str(out)],
+                         capture_output=True, text=True, timeout=600)
     assert run.returncode == 0, run.stderr
-    assert "mul, recorded" in run.stdout and "goal: a recorded elementwise op" in run.stdout
+    return run.stdout, json.loads(out.read_text())
 
-    results = json.loads(out.read_text())
-    assert results["command"] == "python -m tinygrad_rnn.bench ops --quick --json " + str(out)
+
+def test_ops_quick_prints_a_table_and_writes_json(tmp_path):
+    stdout, results = run_bench(tmp_path, "ops")
+    assert "mul, recorded" in stdout and "goal: a recorded elementwise op" in stdout
+
+    assert results["command"] == "python -m tinygrad_rnn.bench ops --quick --json " + str(tmp_path / "ops.json")
     assert results["settings"]["chain_ops"] == 1_000
     has_torch = importlib.util.find_spec("torch") is not None
     assert (results["machine"]["torch"] is not None) == has_torch
@@ -49,15 +52,8 @@ def test_ops_quick_prints_a_table_and_writes_json(tmp_path):
 
 
 def test_rnn_quick_prints_ratios_and_writes_json(tmp_path):
-    out = tmp_path / "rnn.json"
-    run = subprocess.run(
-        [sys.executable, "-m", "tinygrad_rnn.bench", "rnn", "--quick", "--configs", "S", "--kinds", "GRU",
-         "--json", str(out)],
-        capture_output=True, text=True, timeout=600,
-    )
-    assert run.returncode == 0, run.stderr
-    assert "of limit" in run.stdout and "goals:" in run.stdout
-    results = json.loads(out.read_text())
+    stdout, results = run_bench(tmp_path, "rnn", "--configs", "S", "--kinds", "GRU")
+    assert "of limit" in stdout and "goals:" in stdout
     extra = {name for name in ("torch", "jax") if importlib.util.find_spec(name) is not None}
     for table in ("train_ms", "forward_no_grad_ms"):
         ms = results[table]["GRU"]["S"]
@@ -89,19 +85,13 @@ def test_interleaved_rounds_times_every_candidate_each_round():
 
 
 def test_hvp_quick_reports_the_ratio_to_a_training_step(tmp_path):
-    out = tmp_path / "hvp.json"
-    run = subprocess.run(
-        [sys.executable, "-m", "tinygrad_rnn.bench", "hvp", "--quick", "--kinds", "LSTM", "--json", str(out)],
-        capture_output=True, text=True, timeout=300,
-    )
-    assert run.returncode == 0, run.stderr
-    results = json.loads(out.read_text())
+    stdout, results = run_bench(tmp_path, "hvp", "--kinds", "LSTM")
     ms = results["ms"]["LSTM"]
     assert ms["tinygrad_rnn hvp"] > 0 and ms["tinygrad_rnn step"] > 0
     ratio = results["hvp_over_step"]["LSTM"]["tinygrad_rnn"]
     assert ratio == pytest.approx(ms["tinygrad_rnn hvp"] / ms["tinygrad_rnn step"])
     assert results["goal"]["met"] == (ratio <= bench.HVP_OVER_STEP)
-    assert "goal: hvp of the composed LSTM at S" in run.stdout
+    assert "goal: hvp of the composed LSTM at S" in stdout
 
 
 def test_the_chain_runs_against_a_baseline_tree_in_its_own_processes():
@@ -111,27 +101,15 @@ def test_the_chain_runs_against_a_baseline_tree_in_its_own_processes():
 
 
 def test_cells_quick_reports_compiled_composed_and_the_built_in_cell(tmp_path):
-    out = tmp_path / "cells.json"
-    run = subprocess.run(
-        [sys.executable, "-m", "tinygrad_rnn.bench", "cells", "--quick", "--kinds", "MinGRU", "--json", str(out)],
-        capture_output=True, text=True, timeout=600,
-    )
-    assert run.returncode == 0, run.stderr
-    ms = json.loads(out.read_text())["train_ms"]["MinGRU"]["S"]
+    stdout, results = run_bench(tmp_path, "cells", "--kinds", "MinGRU")
+    ms = results["train_ms"]["MinGRU"]["S"]
     assert set(ms) == {"compiled", "composed", "RNN compiled"} and all(_positive_finite(v) for v in ms.values())
-    assert "MinGRU S: composed / compiled >= 5" in run.stdout
+    assert "MinGRU S: composed / compiled >= 5" in stdout
 
 
 def test_threads_quick_times_the_limit_off_and_on(tmp_path):
-    out = tmp_path / "threads.json"
-    run = subprocess.run(
-        [sys.executable, "-m", "tinygrad_rnn.bench", "threads", "--quick", "--kinds", "GRU", "--busy",
-         "--json", str(out)],
-        capture_output=True, text=True, timeout=600,
-    )
-    assert run.returncode == 0, run.stderr
-    assert "one core kept busy" in run.stdout and "GRU S" in run.stdout
-    results = json.loads(out.read_text())
+    stdout, results = run_bench(tmp_path, "threads", "--kinds", "GRU", "--busy")
+    assert "one core kept busy" in stdout and "GRU S" in stdout
     assert results["settings"]["busy"] is True and results["settings"]["rounds"] == 3
     assert set(results["ms"]) == {"GRU S"}
     assert all(_positive_finite(ms) for ms in results["ms"]["GRU S"].values())

@@ -19,21 +19,7 @@ import tinygrad_rnn as tg
 import tinygrad_rnn.functional as F
 from tinygrad_rnn import nn, optim
 
-LAYERS = {"RNN": nn.RNN, "LSTM": nn.LSTM, "GRU": nn.GRU}
-
-
-def fused_available() -> bool:
-    """Whether fused=True runs in this tree (it raises until the fused kernels land)."""
-    try:
-        nn.LSTM(2, 3, fused=True)(tg.zeros(2, 1, 2))
-    except (ValueError, NotImplementedError, TypeError):
-        return False
-    return True
-
-
-def skip_unless_fused_available(fused: bool) -> None:
-    if fused and not fused_available():
-        pytest.skip("fused=True is not available in this tree yet")
+from layer_kinds import CELL_CLASSES, LAYER_CLASSES
 
 
 def fingerprint(arrays) -> str:
@@ -52,7 +38,7 @@ class Tagger(nn.Module):
         super().__init__()
         self.embed = nn.Embedding(11, 6, padding_idx=0)
         self.drop = nn.Dropout(0.2)
-        self.rnn = LAYERS[kind](6, 7, num_layers=2, dropout=0.3, bidirectional=True, fused=fused)
+        self.rnn = LAYER_CLASSES[kind](6, 7, num_layers=2, dropout=0.3, bidirectional=True, fused=fused)
         self.head = nn.Linear(14, 5)
 
     def forward(self, tokens):
@@ -81,9 +67,8 @@ def train(seed: int, kind: str = "LSTM", fused: bool = False, steps: int = 6) ->
 
 
 @pytest.mark.parametrize("fused", [False, True], ids=["composed", "fused"])
-@pytest.mark.parametrize("kind", sorted(LAYERS))
+@pytest.mark.parametrize("kind", sorted(LAYER_CLASSES))
 def test_training_repeats_bit_for_bit(kind, fused):
-    skip_unless_fused_available(fused)
     first, again = train(3, kind, fused), train(3, kind, fused)
     assert fingerprint(first) == fingerprint(again)
     assert fingerprint(train(4, kind, fused)) != fingerprint(first)
@@ -102,9 +87,7 @@ def test_dropout_masks_repeat_and_advance():
 INITIALISED = {
     "Linear": lambda: nn.Linear(5, 4),
     "Embedding": lambda: nn.Embedding(9, 3, padding_idx=2),
-    "RNNCell": lambda: nn.RNNCell(3, 4),
-    "LSTMCell": lambda: nn.LSTMCell(3, 4),
-    "GRUCell": lambda: nn.GRUCell(3, 4),
+    **{name: (lambda cell=cell: cell(3, 4)) for name, cell in CELL_CLASSES.items()},
     "RNN": lambda: nn.RNN(3, 4, num_layers=2, bidirectional=True, fused=False),
     "LSTM": lambda: nn.LSTM(3, 4, num_layers=2, fused=False),
     "GRU": lambda: nn.GRU(3, 4, bias=False, fused=False),

@@ -16,19 +16,19 @@ import tinygrad_rnn as tg
 import tinygrad_rnn.functional as F
 from tinygrad_rnn import Tensor, nn, optim
 
-LAYERS = {"lstm": nn.LSTM, "gru": nn.GRU, "rnn": nn.RNN}
+from layer_kinds import LAYER_CLASSES
 BIG_ENDIAN = np.dtype(">f4") if np.little_endian else np.dtype("<f4")  # the other byte order
 
 
 # -- float16 --------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("kind", sorted(LAYERS))
+@pytest.mark.parametrize("kind", sorted(LAYER_CLASSES))
 @pytest.mark.parametrize("fused", [True, False])
 def test_float16_layers_run_forward_backward_and_a_step_close_to_float64(kind, fused):
     tg.manual_seed(0)
-    half = LAYERS[kind](3, 4, fused=fused)
-    exact = LAYERS[kind](3, 4, fused=fused)
+    half = LAYER_CLASSES[kind](3, 4, fused=fused)
+    exact = LAYER_CLASSES[kind](3, 4, fused=fused)
     exact.load_state_dict(half.state_dict())
     half.to(np.float16)
     exact.double()
@@ -89,15 +89,15 @@ def test_the_other_byte_order_becomes_this_machines_where_it_enters():
     assert nn.Linear(2, 2).to(np.dtype(">f8") if np.little_endian else "<f8").weight.dtype.isnative
 
 
-@pytest.mark.parametrize("kind", sorted(LAYERS))
+@pytest.mark.parametrize("kind", sorted(LAYER_CLASSES))
 @pytest.mark.parametrize("fused", [True, False])
 def test_a_checkpoint_in_the_other_byte_order_loads_and_runs(tmp_path, kind, fused):
-    layer = LAYERS[kind](3, 4, fused=fused)
+    layer = LAYER_CLASSES[kind](3, 4, fused=fused)
     other = {name: array.astype(BIG_ENDIAN) for name, array in layer.state_dict().items()}
     tg.save({"model": other}, tmp_path / "big_endian.npz")
     loaded = tg.load(tmp_path / "big_endian.npz")["model"]
     assert all(array.dtype == np.float32 and array.dtype.isnative for array in loaded.values())
-    fresh = LAYERS[kind](3, 4, fused=fused)
+    fresh = LAYER_CLASSES[kind](3, 4, fused=fused)
     fresh.load_state_dict(loaded)
     x = tg.randn(5, 2, 3)
     np.testing.assert_array_equal(fresh(x)[0].data, layer(x)[0].data)

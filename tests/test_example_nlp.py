@@ -7,7 +7,6 @@ entity spans and F1, the date formats, the bag-of-words ceiling, the data splits
 
 import datetime
 import importlib.metadata
-import importlib.util
 import subprocess
 import sys
 from pathlib import Path
@@ -17,14 +16,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
-
-
-def load_example(name: str):
-    spec = importlib.util.spec_from_file_location(f"example_{name}", EXAMPLES / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+from example_loader import EXAMPLES, load_example
 
 
 def run_quick(name: str, out: Path, *options: str) -> str:

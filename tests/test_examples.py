@@ -1,19 +1,11 @@
 """The examples run, and show what they claim (short runs); every one takes --help and --quick."""
 
-import importlib.util
-from pathlib import Path
 
 import pytest
 
-EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+from example_loader import EXAMPLES, load_example
+
 SMOKE = "--quick: a smoke test on a tiny run; its numbers are not the example's results"
-
-
-def load_example(name: str):
-    spec = importlib.util.spec_from_file_location(name, EXAMPLES / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 @pytest.mark.parametrize("name", sorted(path.stem for path in EXAMPLES.glob("*.py")))

@@ -16,12 +16,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import tinygrad_rnn as tg
-from tinygrad_rnn import nn, ops
+from tinygrad_rnn import ops
 from tinygrad_rnn.kernels import recurrent as recurrent_kernels
 from tinygrad_rnn.nn.utils import rnn as rnn_utils
 
-LAYERS = {"rnn_tanh": (nn.RNN, {}), "rnn_relu": (nn.RNN, {"nonlinearity": "relu"}),
-          "lstm": (nn.LSTM, {}), "gru": (nn.GRU, {})}
+from layer_kinds import KINDS
 
 
 @st.composite
@@ -30,7 +29,7 @@ def configs(draw, max_side=5):
     packed = draw(st.booleans())
     num_layers = draw(st.integers(1, 3))
     return dict(
-        kind=draw(st.sampled_from(sorted(LAYERS))),
+        kind=draw(st.sampled_from(sorted(KINDS))),
         input_size=draw(st.integers(1, max_side)),
         hidden_size=draw(st.integers(1, max_side)),
         num_layers=num_layers,
@@ -47,11 +46,10 @@ def configs(draw, max_side=5):
 
 
 def make_layer(config, dtype=np.float64):
-    cls, extra = LAYERS[config["kind"]]
     tg.manual_seed(config["seed"])
-    layer = cls(config["input_size"], config["hidden_size"], num_layers=config["num_layers"],
-                bias=config["bias"], batch_first=config["batch_first"], dropout=config["dropout"],
-                bidirectional=config["bidirectional"], **extra)
+    layer = KINDS[config["kind"]].make_layer(
+        config["input_size"], config["hidden_size"], num_layers=config["num_layers"], bias=config["bias"],
+        batch_first=config["batch_first"], dropout=config["dropout"], bidirectional=config["bidirectional"])
     return layer.to(dtype)
 
 
@@ -65,9 +63,10 @@ def make_inputs(config, dtype=np.float64):
         return x, None
     directions = 2 if config["bidirectional"] else 1
     state_shape = (config["num_layers"] * directions, batch, config["hidden_size"])
+    kind = KINDS[config["kind"]]
     states = [tg.Tensor(rng.standard_normal(state_shape).astype(dtype), requires_grad=True)
-              for _ in range(2 if config["kind"] == "lstm" else 1)]
-    return x, (tuple(states) if config["kind"] == "lstm" else states[0])
+              for _ in range(kind.states)]
+    return x, kind.carry(states)
 
 
 def flat(state):
@@ -124,13 +123,13 @@ FIXED = dict(input_size=3, hidden_size=2, num_layers=2, bidirectional=True, batc
 
 
 @pytest.mark.nojit
-@pytest.mark.parametrize("kind", sorted(LAYERS))
+@pytest.mark.parametrize("kind", sorted(KINDS))
 def test_fused_equals_composed_packed_bidirectional_stack(kind):
     config = dict(FIXED, kind=kind)
     assert_same(results(config, fused=True), results(config, fused=False), 1e-10)
 
 
-@pytest.mark.parametrize("kind", sorted(LAYERS))
+@pytest.mark.parametrize("kind", sorted(KINDS))
 def test_python_time_loops_equal_the_compiled_ones(kind, monkeypatch):
     """Where numpy's BLAS is not found the time loops stay Python (kernels/blas.py);
     that path must compute the same."""
@@ -142,7 +141,7 @@ def test_python_time_loops_equal_the_compiled_ones(kind, monkeypatch):
     assert_same(results(FIXED | {"kind": kind}, fused=True), compiled, 1e-12)
 
 
-@pytest.mark.parametrize("kind", sorted(LAYERS))
+@pytest.mark.parametrize("kind", sorted(KINDS))
 def test_float32_fused_is_close_to_composed(kind):
     config = dict(FIXED, kind=kind, hidden_size=8, steps=12, lengths=[12, 7, 3])
     assert_same(results(config, True, np.float32), results(config, False, np.float32), 2e-5)
@@ -164,25 +163,21 @@ def test_fused_layer_gradients_match_finite_differences(config):
                         fast_mode=True, atol=1e-6)
 
 
-def sequence_inputs(kind, bias=True, seed=0, batch_sizes=(3, 3, 2, 1), features=2, hidden=3):
+def sequence_inputs(name, bias=True, seed=0, batch_sizes=(3, 3, 2, 1), features=2, hidden=3):
     """(op, tensors, params) for calling a fused primitive directly."""
-    op, gates, states, params = {
-        "rnn_tanh": (ops.RNNSequence, 1, 1, {"nonlinearity": "tanh"}),
-        "rnn_relu": (ops.RNNSequence, 1, 1, {"nonlinearity": "relu"}),
-        "lstm": (ops.LSTMSequence, 4, 2, {}),
-        "gru": (ops.GRUSequence, 3, 1, {}),
-    }[kind]
+    kind = KINDS[name]
+    rows = kind.gates * hidden
     rng = np.random.default_rng(seed)
     batch_sizes = np.array(batch_sizes)
-    shapes = [(batch_sizes.sum(), features)] + [(batch_sizes[0], hidden)] * states
-    shapes += [(gates * hidden, features), (gates * hidden, hidden)] + [(gates * hidden,)] * (2 * bias)
+    shapes = [(batch_sizes.sum(), features)] + [(batch_sizes[0], hidden)] * kind.states
+    shapes += [(rows, features), (rows, hidden)] + [(rows,)] * (2 * bias)
     tensors = [tg.Tensor(rng.standard_normal(s), requires_grad=True) for s in shapes]
-    return op, tensors, dict(params, batch_sizes=batch_sizes)
+    return kind.sequence_op, tensors, dict(kind.sequence_options, batch_sizes=batch_sizes)
 
 
 @pytest.mark.nojit
 @pytest.mark.parametrize("reverse", [False, True])
-@pytest.mark.parametrize("kind", sorted(LAYERS))
+@pytest.mark.parametrize("kind", sorted(KINDS))
 def test_primitive_gradients_match_finite_differences(kind, reverse):
     op, tensors, params = sequence_inputs(kind, seed=len(kind))
     assert tg.gradcheck(lambda *ts: op.apply(*ts, reverse=reverse, **params), tensors, atol=1e-6)
@@ -191,7 +186,7 @@ def test_primitive_gradients_match_finite_differences(kind, reverse):
 # -- determinism, no_grad, dtypes ---------------------------------------------------------
 
 
-@pytest.mark.parametrize("kind", sorted(LAYERS))
+@pytest.mark.parametrize("kind", sorted(KINDS))
 def test_same_inputs_give_the_same_bits(kind):
     config = dict(FIXED, kind=kind, input_size=24, hidden_size=48, steps=20, batch=9,
                   lengths=[20, 3, 17, 20, 9, 1, 14, 20, 5])
@@ -201,7 +196,7 @@ def test_same_inputs_give_the_same_bits(kind):
 
 
 @pytest.mark.nojit
-@pytest.mark.parametrize("kind", sorted(LAYERS))
+@pytest.mark.parametrize("kind", sorted(KINDS))
 def test_no_grad_gives_the_same_output_and_saves_nothing(kind):
     op, tensors, params = sequence_inputs(kind)
     recorded = op.apply(*tensors, **params)
@@ -214,7 +209,7 @@ def test_no_grad_gives_the_same_output_and_saves_nothing(kind):
     assert not hasattr(node, "saved") and not hasattr(node, "x")
 
 
-@pytest.mark.parametrize("kind", sorted(LAYERS))
+@pytest.mark.parametrize("kind", sorted(KINDS))
 def test_layer_under_no_grad_matches_and_records_nothing(kind):
     config = dict(FIXED, kind=kind)
     layer = make_layer(config)
@@ -226,14 +221,14 @@ def test_layer_under_no_grad_matches_and_records_nothing(kind):
     np.testing.assert_array_equal(output.data, expected.data)
 
 
-@pytest.mark.parametrize("kind", sorted(LAYERS))
+@pytest.mark.parametrize("kind", sorted(KINDS))
 def test_layers_without_bias_get_every_gradient(kind):
     op, tensors, params = sequence_inputs(kind, bias=False)
     op.apply(*tensors, **params).sum().backward()
     assert all(t.grad is not None and t.grad.shape == t.shape for t in tensors)
 
 
-@pytest.mark.parametrize("kind", sorted(LAYERS))
+@pytest.mark.parametrize("kind", sorted(KINDS))
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_large_inputs_give_finite_values_and_gradients(kind, dtype):
     config = dict(FIXED, kind=kind)

@@ -7,6 +7,17 @@ tests also demand the error: an invalid hyper-parameter, target, index or
 length that is accepted silently fails here. Where the inputs are valid and
 finite, results must be finite: no silent NaN.
 
+What this file protects: random bad input never crashes with anything but the
+named errors and never gives a silent wrong answer. A new entry point gets a
+property here (call it through ``attempt``, ``must_raise`` and
+``must_succeed``); a single wrong call with the exact message it must give is
+a row of BAD_CALLS in test_errors_tensor.py or test_errors_layers.py instead.
+
+The strategies here draw *hostile* data (any dtype, empty dims, NaN and inf);
+their names (``any_arrays``, ``any_shapes``) keep them apart from
+``tinygrad_rnn.testing.arrays`` and ``shapes``, which draw finite float data
+for gradient checks.
+
 The default hypothesis profile runs a few hundred examples in all; run more
 with ``HYPOTHESIS_PROFILE=thorough python -m pytest tests/test_fuzz.py``.
 """
@@ -32,6 +43,8 @@ import tinygrad_rnn as tg
 import tinygrad_rnn.functional as F
 from tinygrad_rnn import Tensor, data, nn, optim
 from tinygrad_rnn.nn.utils import rnn as packing
+
+from layer_kinds import CELL_CLASSES, LAYER_CLASSES
 
 DOCUMENTED = (ValueError, TypeError, IndexError)
 CALL_SECONDS = 30
@@ -93,22 +106,13 @@ def finite(t) -> bool:
     return bool(np.isfinite(t.data).all())
 
 
-@functools.lru_cache(maxsize=None)
-def fused_available() -> bool:
-    try:
-        nn.LSTM(2, 3, fused=True)(tg.zeros(2, 1, 2))
-    except (ValueError, NotImplementedError):
-        return False
-    return True
-
-
 # -- strategies -------------------------------------------------------------------------
 
 SPECIAL = [nan, inf, -inf, 0.0, -0.0, 1e30, -1e30]
 JUNK = [None, "a", b"x", object(), {"a": 1}, [1, "x"], [[1, 2], [3]], (), 1.5, -1, True,
         np.array(["s"]), np.array([None], dtype=object), np.ones(2, complex)]
 TENSOR_DTYPES = [np.float32, np.float64, np.int64, np.int32, np.uint8, np.bool_]
-shapes = hnp.array_shapes(min_dims=0, max_dims=3, min_side=0, max_side=4)
+any_shapes = hnp.array_shapes(min_dims=0, max_dims=3, min_side=0, max_side=4)  # empty dims too
 
 
 def elements(dtype, special: bool = True):
@@ -124,7 +128,8 @@ def elements(dtype, special: bool = True):
     return st.integers(max(info.min, -10), min(info.max, 10))
 
 
-def arrays(dtypes=TENSOR_DTYPES, shape=shapes, special: bool = True):
+def any_arrays(dtypes=TENSOR_DTYPES, shape=any_shapes, special: bool = True):
+    """Arrays of any of ``dtypes`` (ints and bools too), with NaN, inf and huge values when ``special``."""
     return st.sampled_from(dtypes).flatmap(
         lambda dtype: hnp.arrays(dtype, shape, elements=elements(dtype, special))
     )
@@ -140,15 +145,15 @@ def is_small(value) -> bool:
     return bool(np.isfinite(values).all() and (np.abs(values) <= 10).all())
 
 
-tensors = arrays().map(Tensor)
-anything = st.one_of(tensors, arrays(TENSOR_DTYPES + [np.complex64]), st.sampled_from(JUNK),
-                     st.floats(), st.integers(-5, 5), shapes)
+tensors = any_arrays().map(Tensor)
+anything = st.one_of(tensors, any_arrays(TENSOR_DTYPES + [np.complex64]), st.sampled_from(JUNK),
+                     st.floats(), st.integers(-5, 5), any_shapes)
 
 
 # -- Tensor ---------------------------------------------------------------------------------
 
 
-@given(st.one_of(arrays(TENSOR_DTYPES + [np.complex64]), st.sampled_from(JUNK), st.floats(), st.lists(st.floats(), max_size=3)),
+@given(st.one_of(any_arrays(TENSOR_DTYPES + [np.complex64]), st.sampled_from(JUNK), st.floats(), st.lists(st.floats(), max_size=3)),
        st.sampled_from([None, np.float32, np.float64, np.int64, np.bool_, "float32", "foo", object, complex]),
        st.sampled_from([False, True, np.bool_(True), "yes", 1, None]))
 def test_tensor_constructor(value, dtype, requires_grad):
@@ -247,8 +252,8 @@ PARTIAL_OPS = {  # may make NaN or inf from finite inputs, like numpy
 }
 
 
-@given(x=arrays(), grad=st.booleans(), op=st.sampled_from(sorted({**TOTAL_OPS, **PARTIAL_OPS})),
-       other=st.one_of(anything, _index_or_shape(), arrays(special=False).map(Tensor)),
+@given(x=any_arrays(), grad=st.booleans(), op=st.sampled_from(sorted({**TOTAL_OPS, **PARTIAL_OPS})),
+       other=st.one_of(anything, _index_or_shape(), any_arrays(special=False).map(Tensor)),
        dim=st.one_of(st.integers(-4, 4), st.none(), st.sampled_from(["a", 1.5, (0, 0)])),
        keepdim=st.sampled_from([False, True, "yes"]))
 def test_tensor_ops(x, grad, op, other, dim, keepdim):
@@ -276,13 +281,13 @@ DROPOUT_BAD = st.sampled_from([-0.1, 1.5, nan, inf, "0.5", None, True])
 
 @st.composite
 def recurrent_configs(draw):
-    kind = draw(st.sampled_from(["RNN", "LSTM", "GRU"]))
+    kind = draw(st.sampled_from(sorted(LAYER_CLASSES)))
     config = {
         "input_size": draw(st.integers(1, 3)), "hidden_size": draw(st.integers(1, 3)),
         "num_layers": draw(st.integers(1, 2)), "bias": draw(st.booleans()),
         "batch_first": draw(st.booleans()), "bidirectional": draw(st.booleans()),
         "dropout": draw(st.sampled_from([0.0, 0.5])),
-        "fused": draw(st.booleans()) and fused_available(),
+        "fused": draw(st.booleans()),
     }
     bad = draw(st.sampled_from([None] * 3 + sorted(config)))
     if bad is not None:
@@ -295,7 +300,7 @@ def recurrent_configs(draw):
 @given(recurrent_configs(), st.data())
 def test_recurrent_layers(config, data_):
     kind, kwargs, bad = config
-    layer_class = getattr(nn, kind)
+    layer_class = LAYER_CLASSES[kind]
     if bad is not None:
         must_raise(layer_class, names=(bad,), **kwargs)
         return
@@ -335,11 +340,11 @@ def test_recurrent_layers(config, data_):
         assert finite(output)
 
 
-@given(st.sampled_from(["RNNCell", "LSTMCell", "GRUCell"]), st.integers(1, 3), st.integers(1, 3),
+@given(st.sampled_from(sorted(CELL_CLASSES)), st.integers(1, 3), st.integers(1, 3),
        st.sampled_from(["valid", "unbatched", "nan", "rank", "features", "dtype", "junk", "hx shape", "hx dtype"]),
        st.data())
 def test_recurrent_cells(kind, input_size, hidden_size, case, data_):
-    cell = getattr(nn, kind)(input_size, hidden_size)
+    cell = CELL_CLASSES[kind](input_size, hidden_size)
     batch = data_.draw(st.integers(1, 3))
     x = data_.draw(hnp.arrays(np.float32, (batch, input_size), elements=elements(np.float32, case == "nan")))
     hx = None
@@ -373,7 +378,7 @@ def test_linear(in_features, out_features, bad, data_):
         return
     layer = nn.Linear(in_features, out_features)
     if bad == "input":
-        x = data_.draw(st.one_of(st.sampled_from(JUNK), arrays().map(Tensor)))
+        x = data_.draw(st.one_of(st.sampled_from(JUNK), any_arrays().map(Tensor)))
         assume(not (isinstance(x, Tensor) and x.dtype == np.float32 and x.ndim and x.shape[-1] == in_features))
         must_raise(layer, x)
         return
@@ -383,7 +388,7 @@ def test_linear(in_features, out_features, bad, data_):
     assert out.shape == lead + (out_features,) and finite(out)
 
 
-@given(st.integers(1, 5), arrays([np.int64, np.int32, np.uint8, np.float32, np.bool_]),
+@given(st.integers(1, 5), any_arrays([np.int64, np.int32, np.uint8, np.float32, np.bool_]),
        st.sampled_from([None, 0, -1, 5, 1.5, "0"]))
 def test_embedding(num, indices, padding_idx):
     valid_padding = padding_idx is None or (type(padding_idx) is int and -num <= padding_idx < num)
@@ -400,7 +405,7 @@ def test_embedding(num, indices, padding_idx):
         np.testing.assert_array_equal(out.data, table.weight.data[indices])
 
 
-@given(st.one_of(st.floats(-0.5, 1.5), st.sampled_from([nan, inf, "0.5", None, True])), arrays(special=True))
+@given(st.one_of(st.floats(-0.5, 1.5), st.sampled_from([nan, inf, "0.5", None, True])), any_arrays(special=True))
 def test_dropout(p, x):
     if not (isinstance(p, float) and 0 <= p <= 1):
         must_raise(nn.Dropout, p, names=("p",))
@@ -518,7 +523,7 @@ def test_optimizers(name, data_):
 
 @given(st.sampled_from(["norm", "value"]), st.one_of(st.floats(0, 5), st.sampled_from(BAD_NUMBERS)),
        st.one_of(st.sampled_from([2.0, 1, inf, "inf"]), st.sampled_from([0, -1.0, nan, "2", None])),
-       st.lists(arrays([np.float32], hnp.array_shapes(max_dims=2, max_side=3), special=False), max_size=3))
+       st.lists(any_arrays([np.float32], hnp.array_shapes(max_dims=2, max_side=3), special=False), max_size=3))
 def test_gradient_clipping(kind, limit, norm_type, grads):
     params = []
     for g in grads:
@@ -549,7 +554,7 @@ INITS = {
 
 
 @given(st.sampled_from(sorted(INITS)), st.one_of(st.floats(0, 3), st.sampled_from([nan, inf, "1", None])),
-       arrays([np.float32, np.float64, np.int64], hnp.array_shapes(min_dims=0, max_dims=3, max_side=3), special=False))
+       any_arrays([np.float32, np.float64, np.int64], hnp.array_shapes(min_dims=0, max_dims=3, max_side=3), special=False))
 def test_init_functions(name, value, array):
     t = Tensor(array)
     result, err = attempt(INITS[name], t, value)
@@ -585,7 +590,7 @@ def test_packing_lengths(steps, batch, enforce_sorted, data_):
         assert (unpacked.data[n:, i] == 0).all()
 
 
-@given(st.one_of(arrays([np.int64, np.float32, np.bool_]), st.sampled_from(JUNK)),
+@given(st.one_of(any_arrays([np.int64, np.float32, np.bool_]), st.sampled_from(JUNK)),
        st.one_of(st.integers(-1, 5), st.sampled_from([1.5, "3", None])), st.data())
 def test_data_utilities(ids, count, data_):
     attempt(data.one_hot, ids, count)

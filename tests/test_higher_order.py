@@ -17,6 +17,8 @@ from tinygrad_rnn import functional as F
 from tinygrad_rnn.autograd import functional as AF
 from tinygrad_rnn.testing import arrays
 
+from layer_kinds import LAYER_CLASSES
+
 grad = tg.autograd.grad
 
 
@@ -721,13 +723,10 @@ def test_gradient_penalty_through_a_composed_lstm_matches_torch(torch):
 
 # -- the fused recurrent layers refuse second derivatives, by name ---------------------------
 
-FUSED_LAYERS = {"RNN": nn.RNN, "LSTM": nn.LSTM, "GRU": nn.GRU}
-
-
-@pytest.mark.parametrize("kind", FUSED_LAYERS)
+@pytest.mark.parametrize("kind", LAYER_CLASSES)
 def test_fused_layers_refuse_a_hessian_vector_product_by_name(kind):
     tg.manual_seed(0)
-    layer = FUSED_LAYERS[kind](INPUT, HIDDEN).double()  # fused=True by default
+    layer = LAYER_CLASSES[kind](INPUT, HIDDEN).double()  # fused=True by default
     names = [n for n, _ in layer.named_parameters()]
     x = Tensor(random_array((STEPS, BATCH, INPUT), seed=1))
     weights = tuple(Tensor(p.data.copy()) for p in layer.parameters())

@@ -6,7 +6,6 @@ from collections import OrderedDict
 import numpy as np
 import pytest
 
-import tinygrad_rnn as tg
 from tinygrad_rnn import Tensor, nn
 
 

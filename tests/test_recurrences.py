@@ -10,8 +10,7 @@ import tinygrad_rnn as tg
 from tinygrad_rnn import nn
 from tinygrad_rnn.nn.recurrences import RECURRENCES, Recurrence, Weight, register
 
-NEW_CELLS = {"peephole_lstm": nn.PeepholeLSTM, "cifg_lstm": nn.CIFGLSTM, "indrnn": nn.IndRNN,
-             "mingru": nn.MinGRU, "layernorm_lstm": nn.LayerNormLSTM}
+from layer_kinds import KINDS, NEW_LAYERS
 
 
 def _run(layer, x, hx=None):
@@ -33,19 +32,19 @@ def _pair(cls, **options):
     return compiled, tape
 
 
-@pytest.mark.parametrize("name", sorted(NEW_CELLS))
+@pytest.mark.parametrize("name", sorted(NEW_LAYERS))
 @pytest.mark.parametrize("options", [{}, {"num_layers": 2, "bidirectional": True}, {"bias": False}],
                          ids=["plain", "2-layer-bidirectional", "no-bias"])
 def test_new_cells_compiled_equal_the_tape(name, options):
-    compiled, tape = _pair(NEW_CELLS[name], **options)
+    compiled, tape = _pair(NEW_LAYERS[name], **options)
     x = tg.Tensor(np.random.default_rng(1).standard_normal((5, 2, 3)), requires_grad=True)
     for got, want in zip(_run(compiled, x), _run(tape, x)):
         np.testing.assert_allclose(got, want, rtol=1e-10, atol=1e-10)
 
 
-@pytest.mark.parametrize("name", sorted(NEW_CELLS))
+@pytest.mark.parametrize("name", sorted(NEW_LAYERS))
 def test_new_cells_on_packed_sequences_equal_the_tape(name):
-    compiled, tape = _pair(NEW_CELLS[name], bidirectional=True)
+    compiled, tape = _pair(NEW_LAYERS[name], bidirectional=True)
     rng = np.random.default_rng(2)
     sequences = [tg.Tensor(rng.standard_normal((n, 3))) for n in (2, 5, 4)]
     packed = nn.utils.rnn.pack_sequence(sequences, enforce_sorted=False)
@@ -61,12 +60,17 @@ def test_new_cells_on_packed_sequences_equal_the_tape(name):
         np.testing.assert_allclose(got, want, rtol=1e-10, atol=1e-10)
 
 
-@pytest.mark.parametrize("name", sorted(NEW_CELLS))
+@pytest.mark.parametrize("name", sorted(NEW_LAYERS))
 def test_new_cells_compiled_gradients_match_finite_differences(name):
     tg.manual_seed(0)
-    layer = NEW_CELLS[name](3, 4).double()
+    layer = NEW_LAYERS[name](3, 4).double()
     x = tg.Tensor(np.random.default_rng(3).standard_normal((4, 2, 3)), requires_grad=True)
     assert tg.gradcheck(lambda inp, *params: layer(inp)[0], [x, *layer.parameters()], fast_mode=True)
+
+
+def test_every_registered_recurrence_is_in_the_test_tables():
+    """A recurrence registered without a row in tests/layer_kinds.py would go untested."""
+    assert sorted(RECURRENCES) == sorted([*KINDS, *NEW_LAYERS])
 
 
 def test_state_dict_names_follow_the_registry():

@@ -1,11 +1,14 @@
-"""Recurrent cells and layers: finite differences, hand-written BPTT, PyTorch parity, shapes, errors."""
+"""Recurrent cells and layers: finite differences, hand-written BPTT, PyTorch parity, shapes, packing.
+
+Their argument errors are in test_errors_layers.py; the fused path against this one in test_fused.py.
+"""
 
 import gc
 import tracemalloc
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 import tinygrad_rnn as tg
@@ -13,10 +16,7 @@ from tinygrad_rnn import nn
 from tinygrad_rnn.nn.recurrent import RNNBase
 from tinygrad_rnn.nn.utils import rnn as rnn_utils
 
-LAYERS = {"rnn_tanh": (nn.RNN, {}), "rnn_relu": (nn.RNN, {"nonlinearity": "relu"}),
-          "lstm": (nn.LSTM, {}), "gru": (nn.GRU, {})}
-CELLS = {"rnn_tanh": (nn.RNNCell, {}), "rnn_relu": (nn.RNNCell, {"nonlinearity": "relu"}),
-         "lstm": (nn.LSTMCell, {}), "gru": (nn.GRUCell, {})}
+from layer_kinds import KINDS
 
 
 def randn(*shape, seed=0):
@@ -24,14 +24,11 @@ def randn(*shape, seed=0):
 
 
 def make_layer(kind, input_size, hidden_size, **kwargs):
-    cls, extra = LAYERS[kind]
-    return cls(input_size, hidden_size, **extra, **kwargs).double()
+    return KINDS[kind].make_layer(input_size, hidden_size, **kwargs).double()
 
 
 def initial_state(kind, shape, seed):
-    if kind == "lstm":
-        return (randn(*shape, seed=seed), randn(*shape, seed=seed + 1))
-    return randn(*shape, seed=seed)
+    return KINDS[kind].carry([randn(*shape, seed=seed + k) for k in range(KINDS[kind].states)])
 
 
 def flat(state):
@@ -41,7 +38,7 @@ def flat(state):
 @st.composite
 def layer_configs(draw):
     return dict(
-        kind=draw(st.sampled_from(sorted(LAYERS))),
+        kind=draw(st.sampled_from(sorted(KINDS))),
         input_size=draw(st.integers(1, 4)),
         hidden_size=draw(st.integers(1, 4)),
         num_layers=draw(st.integers(1, 3)),
@@ -58,12 +55,11 @@ def layer_configs(draw):
 # -- finite differences ------------------------------------------------------------
 
 
-@given(kind=st.sampled_from(sorted(CELLS)), batched=st.booleans(), given_hx=st.booleans(),
+@given(kind=st.sampled_from(sorted(KINDS)), batched=st.booleans(), given_hx=st.booleans(),
        bias=st.booleans(), seed=st.integers(0, 2**16))
 def test_cell_gradients_match_finite_differences(kind, batched, given_hx, bias, seed):
-    cls, extra = CELLS[kind]
     tg.manual_seed(seed)
-    cell = cls(3, 4, bias=bias, **extra).double()
+    cell = KINDS[kind].make_cell(3, 4, bias=bias).double()
     x = randn(2, 3, seed=seed) if batched else randn(3, seed=seed)
     state_shape = (2, 4) if batched else (4,)
     hx = initial_state(kind, state_shape, seed + 7) if given_hx else None
@@ -227,7 +223,7 @@ def torch_twin(torch, ours):
     return twin
 
 
-@pytest.mark.parametrize("kind", sorted(LAYERS))
+@pytest.mark.parametrize("kind", sorted(KINDS))
 @pytest.mark.parametrize("packed", [False, True])
 def test_layers_match_torch(kind, packed):
     torch = pytest.importorskip("torch")
@@ -238,21 +234,20 @@ def test_layers_match_torch(kind, packed):
     # sorting [2, 6, 5, 1] is the permutation [1, 2, 0, 3], not its own inverse: a swap of
     # sorted_indices and unsorted_indices cannot hide
     x_np, lengths = rng.standard_normal((4, 6, 3)), [2, 6, 5, 1]
-    hx_np = [rng.standard_normal((4, 4, 5)) for _ in range(2 if kind == "lstm" else 1)]
+    hx_np = [rng.standard_normal((4, 4, 5)) for _ in range(KINDS[kind].states)]
     x, tx = tg.Tensor(x_np, requires_grad=True), torch.tensor(x_np, requires_grad=True)
     hx = [tg.Tensor(h, requires_grad=True) for h in hx_np]
     thx = [torch.tensor(h, requires_grad=True) for h in hx_np]
 
     if packed:
-        out, h_n = ours(rnn_utils.pack_padded_sequence(x, lengths, True, False),
-                        tuple(hx) if kind == "lstm" else hx[0])
+        out, h_n = ours(rnn_utils.pack_padded_sequence(x, lengths, True, False), KINDS[kind].carry(hx))
         out = rnn_utils.pad_packed_sequence(out, batch_first=True)[0]
         pack = torch.nn.utils.rnn.pack_padded_sequence(tx, torch.tensor(lengths), True, False)
-        t_out, t_h_n = twin(pack, tuple(thx) if kind == "lstm" else thx[0])
+        t_out, t_h_n = twin(pack, KINDS[kind].carry(thx))
         t_out = torch.nn.utils.rnn.pad_packed_sequence(t_out, batch_first=True)[0]
     else:
-        out, h_n = ours(x, tuple(hx) if kind == "lstm" else hx[0])
-        t_out, t_h_n = twin(tx, tuple(thx) if kind == "lstm" else thx[0])
+        out, h_n = ours(x, KINDS[kind].carry(hx))
+        t_out, t_h_n = twin(tx, KINDS[kind].carry(thx))
 
     weights = rng.standard_normal(out.shape)
     states, t_states = flat(h_n), flat(t_h_n)
@@ -270,11 +265,10 @@ def test_layers_match_torch(kind, packed):
         np.testing.assert_allclose(p.grad, t_params[name].grad.numpy(), atol=1e-12, err_msg=name)
 
 
-@pytest.mark.parametrize("kind", sorted(CELLS))
+@pytest.mark.parametrize("kind", sorted(KINDS))
 def test_cells_match_torch(kind):
     torch = pytest.importorskip("torch")
-    cls, extra = CELLS[kind]
-    ours = cls(3, 4, **extra).double()
+    ours = KINDS[kind].make_cell(3, 4).double()
     twin = torch_twin(torch, ours)
     rng = np.random.default_rng(2)
     x_np = rng.standard_normal((2, 3))
@@ -302,10 +296,9 @@ def test_state_dict_names_and_shapes_match_torch():
 # -- shapes and semantics --------------------------------------------------------------
 
 
-@pytest.mark.parametrize("kind", sorted(LAYERS))
+@pytest.mark.parametrize("kind", sorted(KINDS))
 def test_output_shapes(kind):
-    layer = LAYERS[kind][0](3, 5, num_layers=2, bidirectional=True, batch_first=True,
-                            **LAYERS[kind][1])
+    layer = KINDS[kind].make_layer(3, 5, num_layers=2, bidirectional=True, batch_first=True)
     out, h_n = layer(tg.randn(4, 6, 3))
     assert out.shape == (4, 6, 10)
     for s in flat(h_n):
@@ -379,71 +372,10 @@ def test_long_sequence_runs_backward_without_recursion():
     assert np.all(np.isfinite(x.grad)) and np.all(x.grad[0] != 0)
 
 
-# -- bad input -----------------------------------------------------------------------
+# -- packed sequences ----------------------------------------------------------------
 
 
-@pytest.mark.parametrize("make, match", [
-    (lambda: nn.LSTM(3, 0), "hidden_size must be a positive int"),
-    (lambda: nn.GRU(0, 3), "input_size must be a positive int"),
-    (lambda: nn.RNN(3, 4, num_layers=0), "num_layers must be a positive int"),
-    (lambda: nn.LSTM(3, 4, dropout=1.5), r"dropout must be a number in \[0, 1\]"),
-    (lambda: nn.RNN(3, 4, nonlinearity="sigmoid"), "nonlinearity must be 'tanh' or 'relu'"),
-    (lambda: nn.RNNCell(3, 4, nonlinearity="gelu"), "nonlinearity must be 'tanh' or 'relu'"),
-    (lambda: nn.LSTMCell(3, -1), "hidden_size must be a positive int"),
-])
-def test_constructor_errors(make, match):
-    with pytest.raises(ValueError, match=match):
-        make()
-
-
-def test_call_errors():
-    lstm = nn.LSTM(3, 4, num_layers=2)
-    with pytest.raises(ValueError, match=r"LSTM: input has 5 features per step but input_size is 3"):
-        lstm(tg.randn(6, 2, 5))
-    with pytest.raises(ValueError, match=r"LSTM: input must be .* got shape \(2, 3, 4, 3\)"):
-        lstm(tg.randn(2, 3, 4, 3))
-    with pytest.raises(ValueError, match=r"LSTM: h_0 has shape \(1, 2, 4\), expected \(2, 2, 4\)"):
-        lstm(tg.randn(6, 2, 3), (tg.zeros(1, 2, 4), tg.zeros(2, 2, 4)))
-    with pytest.raises(TypeError, match=r"LSTM: hx must be a tuple"):
-        lstm(tg.randn(6, 2, 3), tg.zeros(2, 2, 4))
-    with pytest.raises(ValueError, match=r"GRU: input shape \(0, 2, 3\) has an empty sequence"):
-        nn.GRU(3, 4)(tg.zeros(0, 2, 3))
-    with pytest.raises(TypeError, match=r"RNN: input dtype float64 differs from the weights' float32"):
-        nn.RNN(3, 4)(tg.Tensor(np.zeros((2, 1, 3))))
-    with pytest.raises(ValueError, match=r"GRUCell: input has 2 features but input_size is 3"):
-        nn.GRUCell(3, 4)(tg.randn(5, 2))
-    with pytest.raises(ValueError, match=r"RNNCell: hx has shape \(3, 4\), expected \(5, 4\)"):
-        nn.RNNCell(3, 4)(tg.randn(5, 3), tg.zeros(3, 4))
-
-
-@pytest.mark.parametrize("kind", sorted(LAYERS))
-@pytest.mark.parametrize("fused", [True, False])
-@pytest.mark.parametrize("dtype", [np.float64, np.int64])
-def test_initial_state_of_another_dtype_is_refused_naming_the_layer(kind, fused, dtype):
-    cls, extra = LAYERS[kind]
-    layer = cls(3, 4, fused=fused, **extra)  # float32 weights
-    h_0 = tg.Tensor(np.zeros((1, 2, 4), dtype))
-    hx = (h_0, tg.zeros(1, 2, 4)) if kind == "lstm" else h_0
-    message = rf"{cls.__name__}: h_0 dtype {np.dtype(dtype)} differs from the weights' float32"
-    with pytest.raises(TypeError, match=message):  # never computed in float64, nor an internal op's error
-        layer(tg.randn(5, 2, 3), hx)
-    if kind == "lstm":
-        with pytest.raises(TypeError, match=r"LSTM: c_0 dtype float64 differs from the weights' float32"):
-            layer(tg.randn(5, 2, 3), (tg.zeros(1, 2, 4), tg.Tensor(np.zeros((1, 2, 4)))))
-
-
-@pytest.mark.parametrize("lengths, match", [
-    ([0, 2], "every length must be between 1 and 4"),
-    ([5, 2], "every length must be between 1 and 4"),
-    ([2, 3], "not in decreasing order"),
-    ([3], "got 1 lengths for a batch of 2"),
-])
-def test_packing_errors(lengths, match):
-    with pytest.raises(ValueError, match=match):
-        rnn_utils.pack_padded_sequence(tg.zeros(4, 2, 3), lengths)
-
-
-@pytest.mark.parametrize("kind", sorted(LAYERS))
+@pytest.mark.parametrize("kind", sorted(KINDS))
 @pytest.mark.parametrize("fused", [True, False])
 def test_packed_sequence_derives_the_order_it_is_not_given(kind, fused):
     x = randn(6, 4, 3)
@@ -453,10 +385,10 @@ def test_packed_sequence_derives_the_order_it_is_not_given(kind, fused):
     expected = flat(layer(packed)[1])
     only_sorted = rnn_utils.PackedSequence(packed.data, packed.batch_sizes, packed.sorted_indices)
     only_unsorted = rnn_utils.PackedSequence(packed.data, packed.batch_sizes, unsorted_indices=[2, 0, 1, 3])
-    for given in (only_sorted, only_unsorted):
-        np.testing.assert_array_equal(given.unsorted_indices, [2, 0, 1, 3])
-        np.testing.assert_array_equal(given.sorted_indices, [1, 2, 0, 3])
-        for h, want in zip(flat(layer(given)[1]), expected):  # h_n in the original order
+    for half_given in (only_sorted, only_unsorted):
+        np.testing.assert_array_equal(half_given.unsorted_indices, [2, 0, 1, 3])
+        np.testing.assert_array_equal(half_given.sorted_indices, [1, 2, 0, 3])
+        for h, want in zip(flat(layer(half_given)[1]), expected):  # h_n in the original order
             np.testing.assert_array_equal(h.data, want.data)
 
 
@@ -466,26 +398,6 @@ def test_packed_sequence_derives_unsorted_indices_as_torch_does():
     theirs = torch.nn.utils.rnn.PackedSequence(torch.zeros(14, 1), torch.tensor([4, 3, 3, 2, 1, 1]),
                                                torch.tensor([1, 2, 0, 3]))
     np.testing.assert_array_equal(ours.unsorted_indices, theirs.unsorted_indices.numpy())
-
-
-@pytest.mark.parametrize("sorted_indices, unsorted_indices, error, match", [
-    ([0, 0, 1, 2], None, ValueError, r"PackedSequence: sorted_indices \[0, 0, 1, 2\] is not a permutation"),
-    ([1, 2, 0, 3], [1, 2, 0, 3], ValueError, r"unsorted_indices \[1, 2, 0, 3\] is not the inverse of"),
-    (None, [[0, 1]], TypeError, r"PackedSequence: unsorted_indices must be a 1-D integer array"),
-    ([0.0, 1.0], None, TypeError, r"PackedSequence: sorted_indices must be a 1-D integer array"),
-])
-def test_packed_sequence_refuses_orders_that_are_not_permutations(sorted_indices, unsorted_indices, error, match):
-    with pytest.raises(error, match=match):
-        rnn_utils.PackedSequence(tg.zeros(4, 3), np.array([4]), sorted_indices, unsorted_indices)
-
-
-def test_a_layer_refuses_an_order_of_the_wrong_size_or_half_an_order():
-    packed = rnn_utils.pack_padded_sequence(tg.zeros(3, 4, 2), [2, 3, 3, 1], enforce_sorted=False)
-    lstm = nn.LSTM(2, 3)
-    with pytest.raises(ValueError, match=r"LSTM: sorted_indices has 3 entries but the batch has batch_sizes\[0\] = 4"):
-        lstm(rnn_utils.PackedSequence(packed.data, packed.batch_sizes, [2, 0, 1]))
-    with pytest.raises(ValueError, match=r"LSTM: the PackedSequence has only one of sorted_indices and unsorted"):
-        lstm(packed._replace(unsorted_indices=None))
 
 
 def test_packing_round_trip_and_torch_layout():

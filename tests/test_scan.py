@@ -27,8 +27,9 @@ from hypothesis import strategies as st
 
 import tinygrad_rnn as tg
 from tinygrad_rnn.compiler import UnsupportedStep, explain
-from tinygrad_rnn.nn.cells import gru_cell, lstm_cell, rnn_relu_cell, rnn_tanh_cell
 from tinygrad_rnn.testing import RecurrentStep, recurrent_steps
+
+from layer_kinds import KINDS
 
 # numba's pedantic SSA check warns about the activations of kernels/recurrent.py, which it compiles fine
 
@@ -129,26 +130,18 @@ def _tensors(random, dtype, **shapes) -> dict:
 
 def builtin_cell(kind: str, input_size=3, hidden=4, batch=4, dtype=np.float64, seed=0) -> RecurrentStep:
     """One of the cells of tinygrad_rnn/nn/cells.py as a RecurrentStep, with PyTorch's weight shapes."""
-    gates = {"lstm": 4, "gru": 3, "rnn_tanh": 1, "rnn_relu": 1}[kind]
+    gates, cell = KINDS[kind].gates, KINDS[kind].cell_function
     random = np.random.default_rng(seed)
     w = _tensors(random, dtype, weight_ih=(gates * hidden, input_size), weight_hh=(gates * hidden, hidden),
                  bias_ih=(gates * hidden,), bias_hh=(gates * hidden,))
     weights = (w["weight_ih"], w["weight_hh"], w["bias_ih"], w["bias_hh"])
     state = [tg.Tensor((0.5 * random.standard_normal((batch, hidden))).astype(dtype), requires_grad=True)
-             for _ in range(2 if kind == "lstm" else 1)]
-    if kind == "lstm":
-        def step(carry, x):
-            h, c = lstm_cell(x, carry, *weights)
-            return (h, c), h
-        init = tuple(state)
-    else:
-        cell = {"gru": gru_cell, "rnn_tanh": rnn_tanh_cell, "rnn_relu": rnn_relu_cell}[kind]
+             for _ in range(KINDS[kind].states)]
 
-        def step(h, x):
-            h = cell(x, h, *weights)
-            return h, h
-        init = state[0]
-    return RecurrentStep(step, init, w, input_size, f"{kind}_cell, hidden {hidden}")
+    def step(carry, x):
+        carry = cell(x, carry, *weights)
+        return carry, carry[0] if isinstance(carry, tuple) else carry  # y_t: h
+    return RecurrentStep(step, KINDS[kind].carry(state), w, input_size, f"{kind}_cell, hidden {hidden}")
 
 
 def layer_norm_lstm(input_size=2, hidden=3, batch=3, seed=0) -> RecurrentStep:
@@ -230,7 +223,7 @@ def test_compiled_equals_tape_for_random_cells_as_python(case):
     compare(cell, inputs_for(cell, batch_sizes, steps), batch_sizes, reverse)
 
 
-BUILTIN = ["lstm", "gru", "rnn_tanh", "rnn_relu"]
+BUILTIN = sorted(KINDS)
 LAYOUTS = [  # (batch_sizes, steps, reverse) for a batch of 4
     pytest.param(None, 3, False, id="padded"),
     pytest.param(None, 3, True, id="padded-reverse"),

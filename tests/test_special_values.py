@@ -3,7 +3,10 @@
 The property tests elsewhere draw inputs away from kinks (relu at 0, clamp at
 its bounds) and never draw NaN, so this file pins those points down: a NaN
 that goes in comes out, in forward and in backward, in the primitives and
-in the fused kernels, and anomaly mode reports where it started.
+in the fused kernels, and anomaly mode reports where it started. NaN and inf
+*values* in data are not errors (docs/errors.md): they go through every layer
+and loss; a NaN *argument* (a learning rate, a dropout p) is refused, and
+that is tested in test_errors_layers.py.
 """
 
 from __future__ import annotations
@@ -173,3 +176,32 @@ def test_a_relu_rnn_keeps_a_nan_unit_as_nan_and_passes_its_gradient(fused):
     out.sum().backward()
     np.testing.assert_array_equal(h_n.data, [[[NAN, 0.0, 2.0]]])
     np.testing.assert_array_equal(rnn.bias_ih_l0.grad, [1.0, 0.0, 1.0])  # relu'(nan) = 1, as PyTorch
+
+
+# -- the NaN policy (docs/errors.md): values propagate, arguments do not (test_errors_layers.py) --
+
+NAN_DATA = np.array([[NAN, 1.0, -INF], [0.5, INF, 2.0]], np.float32)
+
+
+@pytest.mark.parametrize("make, call", [
+    (lambda: nn.Linear(3, 2), lambda m, x: m(x)),
+    (lambda: nn.LSTM(3, 2), lambda m, x: m(x.unsqueeze(1))[0]),
+    (lambda: nn.GRUCell(3, 2), lambda m, x: m(x)),
+    (lambda: None, lambda m, x: F.cross_entropy(x, [0, 2])),
+    (lambda: None, lambda m, x: F.mse_loss(x, Tensor(np.zeros((2, 3), np.float32)))),
+    (lambda: None, lambda m, x: x.softmax(-1)),
+])
+def test_nan_and_inf_values_propagate_without_raising(make, call):
+    with np.errstate(invalid="ignore", over="ignore"):
+        out = call(make(), Tensor(NAN_DATA))
+    assert not np.isfinite(out.data).all()
+
+
+def test_anomaly_mode_catches_what_the_policy_lets_through():
+    with tg.detect_anomaly(), pytest.raises(tg.AnomalyError, match="given NaN"), np.errstate(invalid="ignore"):
+        nn.Linear(3, 2)(Tensor(NAN_DATA))
+
+
+def test_cross_entropy_with_every_target_ignored_is_nan_as_in_pytorch():
+    loss = F.cross_entropy(Tensor(np.ones((2, 3), np.float32)), [-100, -100])
+    assert np.isnan(loss.item())

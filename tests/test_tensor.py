@@ -221,24 +221,16 @@ SPLIT_CASES = [((5,), 2, 0), ((5,), [1, 4], 0), ((4, 6), 4, 1), ((4, 6), [2, 0, 
 CHUNK_CASES = [((5,), 2, 0), ((6,), 4, 0), ((4, 7), 3, 1), ((3,), 5, 0), ((1, 10), 4, -1)]
 
 
-@pytest.mark.parametrize("shape, sections, dim", SPLIT_CASES)
-def test_split_sizes_match_pytorch(shape, sections, dim):
+@pytest.mark.parametrize("method, shape, sections, dim", [("split", *case) for case in SPLIT_CASES]
+                         + [("chunk", *case) for case in CHUNK_CASES])
+def test_split_and_chunk_sizes_match_pytorch(method, shape, sections, dim):
     torch = pytest.importorskip("torch")
     x = np.arange(np.prod(shape), dtype=np.float64).reshape(shape)
-    ours = Tensor(x).split(sections, dim)
-    theirs = torch.from_numpy(x).split(sections, dim)
+    ours = getattr(Tensor(x), method)(sections, dim)
+    theirs = getattr(torch.from_numpy(x), method)(sections, dim)
     assert [p.shape for p in ours] == [tuple(p.shape) for p in theirs]
     for a, b in zip(ours, theirs):
         np.testing.assert_array_equal(a.data, b.numpy())
-
-
-@pytest.mark.parametrize("shape, chunks, dim", CHUNK_CASES)
-def test_chunk_sizes_match_pytorch(shape, chunks, dim):
-    torch = pytest.importorskip("torch")
-    x = np.arange(np.prod(shape), dtype=np.float64).reshape(shape)
-    ours = Tensor(x).chunk(chunks, dim)
-    theirs = torch.from_numpy(x).chunk(chunks, dim)
-    assert [p.shape for p in ours] == [tuple(p.shape) for p in theirs]
 
 
 def test_split_and_chunk_sizes_without_torch():

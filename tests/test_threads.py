@@ -11,6 +11,8 @@ import tinygrad_rnn as tg
 from tinygrad_rnn import nn
 from tinygrad_rnn.kernels import threads
 
+from layer_kinds import LAYER_CLASSES
+
 pytestmark = pytest.mark.skipif(threads.num_threads() is None, reason="numpy's OpenBLAS was not found")
 
 
@@ -49,7 +51,7 @@ def loop_choices(monkeypatch):
     threads.set_blas_threads(before)
 
 
-@pytest.mark.parametrize("layer", [nn.RNN, nn.LSTM, nn.GRU, nn.MinGRU, nn.PeepholeLSTM])
+@pytest.mark.parametrize("layer", [*LAYER_CLASSES.values(), nn.MinGRU, nn.PeepholeLSTM])
 def test_a_small_layer_runs_its_time_loop_on_one_thread_and_puts_the_count_back(loop_choices, layer):
     rnn = layer(3, 8)
     output, _ = rnn(tg.randn(5, 2, 3))

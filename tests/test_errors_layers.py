@@ -1,12 +1,23 @@
-"""Every public entry point refuses nonsense with ValueError, TypeError or IndexError, and a
-message that names the function, the argument, what was expected and what was given.
+"""Argument errors of everything built on tensors: modules, losses, optimizers, init, data, checkpoints.
 
-The policy (docs/errors.md): shapes, dtypes, hyper-parameters, targets, indices and
-lengths are validated; NaN and inf *values* in data propagate as in numpy and PyTorch
-(anomaly mode finds where they start). Op-level shape errors are in test_errors.py.
+What this file protects: every public entry point above the Tensor refuses
+nonsense with ValueError, TypeError or IndexError and a message that names the
+function or module, the argument, what was expected and what was given
+(docs/errors.md): sizes and hyper-parameters at construction, the input and
+the initial state at a call, targets of losses, options of optimizers, lengths
+of packed sequences, ids of data utilities, paths of checkpoints.
+
+Where a new test goes: a new wrong call is one row of ``BAD_CALLS`` (name: call,
+error, pattern), grouped by the part of the library it calls; a check that
+needs a loop over the recurrent kinds or both paths (``fused``) is its own
+parametrized test below the table. Errors of tensor ops are in
+test_errors_tensor.py; random bad input (the no-crash property) is in
+test_fuzz.py; NaN and inf *values*, which propagate instead of raising, are in
+test_special_values.py.
 """
 
 import math
+import warnings
 
 import numpy as np
 import pytest
@@ -15,6 +26,8 @@ import tinygrad_rnn as tg
 import tinygrad_rnn.functional as F
 from tinygrad_rnn import Tensor, data, nn, optim
 from tinygrad_rnn.nn.utils import rnn as packing
+
+from layer_kinds import KINDS, LAYER_CLASSES
 
 nan, inf = math.nan, math.inf
 
@@ -29,31 +42,8 @@ def param():
     return p
 
 
+# (what to run, the error, a pattern the message must match)
 BAD_CALLS = {
-    # -- tensors and factories
-    "Tensor ragged list": (lambda: Tensor([[1, 2], [3]]), ValueError, r"Tensor: cannot make an array .* list"),
-    "Tensor unknown dtype": (lambda: Tensor([1.0], dtype="foo"), TypeError, r"Tensor: .*dtype foo"),
-    "Tensor requires_grad str": (lambda: Tensor([1.0], requires_grad="yes"), TypeError,
-                                 r"Tensor: requires_grad must be a bool, got str 'yes'"),
-    "zeros negative": (lambda: tg.zeros(2, -1), ValueError, r"zeros: size must be an int >= 0, got -1"),
-    "randn float size": (lambda: tg.randn(2.5), TypeError, r"randn: size must be an int, got float 2.5"),
-    "full bad shape": (lambda: tg.full((2, "a"), 1.0), TypeError, r"full: size must be an int, got str"),
-    "arange zero step": (lambda: tg.arange(0, 5, 0), ValueError, r"arange: step must be nonzero"),
-    "cat a tensor": (lambda: tg.cat(ones(2, 3)), TypeError, r"cat: tensors must be a list or tuple of Tensors, got Tensor"),
-    "cat an array": (lambda: tg.cat([ones(2), np.ones(2)]), TypeError, r"cat: tensors\[1\] must be a Tensor, got ndarray"),
-    "stack None": (lambda: tg.stack([None]), TypeError, r"stack: tensors\[0\] must be a Tensor, got NoneType"),
-    "where int condition": (lambda: tg.where(np.array([1, 0]), ones(2), ones(2)), TypeError,
-                            r"where: condition must be bool, got dtype int64"),
-    "clamp str": (lambda: ones(2).clamp("a"), TypeError, r"clamp: min must be a number, got str"),
-    "flatten dim": (lambda: ones(2, 3).flatten(5), IndexError, r"flatten: dim 5 is out of range"),
-    "flatten order": (lambda: ones(2, 3, 4).flatten(2, 1), ValueError, r"flatten: start_dim 2 comes after end_dim 1"),
-    "argmax dim": (lambda: ones(2, 3).argmax(2), IndexError, r"argmax: dim 2 is out of range"),
-    "chunk str": (lambda: ones(4).chunk("2"), TypeError, r"chunk: chunks must be an int, got str"),
-    "chunk 0-d": (lambda: tg.tensor(3.0).chunk(2), ValueError, r"chunk: expects a tensor of at least 1 dimension"),
-    "split 0-d": (lambda: tg.tensor(3.0).split(1), ValueError, r"split: expects a tensor of at least 1 dimension"),
-    "manual_seed negative": (lambda: tg.manual_seed(-1), ValueError, r"manual_seed: seed must be an int >= 0, got -1"),
-    "manual_seed None": (lambda: tg.manual_seed(None), TypeError, r"manual_seed: seed must be an int, got NoneType"),
-    "manual_seed float": (lambda: tg.manual_seed(1.5), TypeError, r"manual_seed: seed must be an int, got float"),
     # -- Linear, Embedding, Dropout
     "Linear size": (lambda: nn.Linear(2.5, 2), ValueError, r"Linear: in_features must be a non-negative int, got 2.5"),
     "Linear array input": (lambda: nn.Linear(3, 2)(np.ones((2, 3))), TypeError, r"Linear: input must be a Tensor, got ndarray"),
@@ -83,10 +73,13 @@ BAD_CALLS = {
     "LSTM hx not a tuple": (lambda: nn.LSTM(2, 3)(ones(4, 1, 2), ones(1, 1, 3)), TypeError, r"LSTM: hx must be a tuple \(h_0, c_0\)"),
     "GRU hx layers": (lambda: nn.GRU(2, 3, num_layers=2)(ones(4, 1, 2), ones(1, 1, 3)), ValueError,
                       r"GRU: h_0 has shape \(1, 1, 3\), expected \(2, 1, 3\)"),
-    "RNN input dtype": (lambda: nn.RNN(2, 3)(ones(4, 1, 2, dtype=np.int64)), TypeError, r"RNN: input dtype int64 differs"),
+    "RNN input dtype": (lambda: nn.RNN(3, 4)(Tensor(np.zeros((2, 1, 3)))), TypeError,
+                        r"RNN: input dtype float64 differs from the weights' float32"),
     "RNN array input": (lambda: nn.RNN(2, 3)(np.ones((4, 1, 2), np.float32)), TypeError, r"RNN: input must be a Tensor or PackedSequence"),
     "LSTM num_layers": (lambda: nn.LSTM(2, 3, num_layers=0), ValueError, r"LSTM: num_layers must be a positive int, got 0"),
     "GRU hidden_size": (lambda: nn.GRU(2, -3), ValueError, r"GRU: hidden_size must be a positive int, got -3"),
+    "LSTM hidden_size 0": (lambda: nn.LSTM(3, 0), ValueError, r"LSTM: hidden_size must be a positive int, got 0"),
+    "GRU input_size 0": (lambda: nn.GRU(0, 3), ValueError, r"GRU: input_size must be a positive int, got 0"),
     "RNN dropout": (lambda: nn.RNN(2, 3, dropout=1.5), ValueError, r"RNN: dropout must be a number in \[0, 1\], got 1.5"),
     "LSTM dropout nan": (lambda: nn.LSTM(2, 3, dropout=nan), ValueError, r"LSTM: dropout must be a number in \[0, 1\], got nan"),
     "LSTM batch_first str": (lambda: nn.LSTM(2, 3, batch_first="yes"), TypeError, r"LSTM: batch_first must be a bool, got str"),
@@ -95,6 +88,11 @@ BAD_CALLS = {
     "RNN nonlinearity": (lambda: nn.RNN(2, 3, nonlinearity="sigmoid"), ValueError, r"RNN: nonlinearity must be 'tanh' or 'relu'"),
     "packed batch_sizes": (lambda: nn.LSTM(2, 3, fused=False)(packing.PackedSequence(ones(3, 2), np.array([2, 2]))),
                            ValueError, r"LSTM: batch_sizes \[2, 2\] must be positive, non-increasing and add up to the 3 rows"),
+    "RNNCell nonlinearity": (lambda: nn.RNNCell(3, 4, nonlinearity="gelu"), ValueError,
+                             r"RNNCell: nonlinearity must be 'tanh' or 'relu'"),
+    "LSTMCell hidden_size": (lambda: nn.LSTMCell(3, -1), ValueError, r"LSTMCell: hidden_size must be a positive int"),
+    "GRUCell features": (lambda: nn.GRUCell(3, 4)(tg.randn(5, 2)), ValueError,
+                         r"GRUCell: input has 2 features but input_size is 3"),
     "RNNCell array input": (lambda: nn.RNNCell(2, 3)(np.ones((1, 2), np.float32)), TypeError, r"RNNCell: input must be a Tensor"),
     "GRUCell rank": (lambda: nn.GRUCell(2, 3)(ones(1, 1, 2)), ValueError, r"GRUCell: input must be \(N, input_size\) or \(input_size,\)"),
     "RNNCell hx shape": (lambda: nn.RNNCell(2, 3)(ones(4, 2), ones(4, 2)), ValueError, r"RNNCell: hx has shape \(4, 2\), expected \(4, 3\)"),
@@ -110,6 +108,8 @@ BAD_CALLS = {
                       r"pack_padded_sequence: lengths must be a 1-D sequence of ints"),
     "lengths count": (lambda: packing.pack_padded_sequence(ones(3, 2, 1), [3]), ValueError,
                       r"pack_padded_sequence: got 1 lengths for a batch of 2"),
+    "lengths not decreasing": (lambda: packing.pack_padded_sequence(ones(4, 2, 3), [2, 3]), ValueError,
+                               r"pack_padded_sequence: .*not in decreasing order"),
     "pack array": (lambda: packing.pack_padded_sequence(np.ones((3, 2)), [3, 1]), TypeError,
                    r"pack_padded_sequence: input must be a Tensor, got ndarray"),
     "pad_sequence array": (lambda: packing.pad_sequence([ones(2), np.ones(2)]), TypeError,
@@ -199,30 +199,77 @@ def test_bad_input_raises_a_named_error(name):
         call()
 
 
-# -- the NaN policy: values propagate, arguments do not ------------------------------------
-
-NAN_DATA = np.array([[np.nan, 1.0, -np.inf], [0.5, np.inf, 2.0]], np.float32)
+# -- recurrent layers: the initial state and the weights, on both paths ------------------------------
 
 
-@pytest.mark.parametrize("make, call", [
-    (lambda: nn.Linear(3, 2), lambda m, x: m(x)),
-    (lambda: nn.LSTM(3, 2), lambda m, x: m(x.unsqueeze(1))[0]),
-    (lambda: nn.GRUCell(3, 2), lambda m, x: m(x)),
-    (lambda: None, lambda m, x: F.cross_entropy(x, [0, 2])),
-    (lambda: None, lambda m, x: F.mse_loss(x, Tensor(np.zeros((2, 3), np.float32)))),
-    (lambda: None, lambda m, x: x.softmax(-1)),
+@pytest.mark.parametrize("layer, hx, error, message", [
+    ("GRU", lambda: (tg.zeros(1, 2, 4),), TypeError, r"GRU: hx must be a Tensor, got tuple"),
+    ("RNN", lambda: np.zeros((1, 2, 4)), TypeError, r"RNN: hx must be a Tensor, got ndarray"),
+    ("LSTM", lambda: (tg.zeros(1, 2, 4),), TypeError, r"LSTM: hx must be a tuple \(h_0, c_0\), got a tuple of 1"),
+    ("LSTM", lambda: ([0.0], tg.zeros(1, 2, 4)), TypeError, r"LSTM: h_0 must be a Tensor, got list"),
+    ("LSTM", lambda: (tg.zeros(1, 2, 4), tg.zeros(1, 2, 4, dtype=np.int64)), TypeError,
+     r"LSTM: c_0 dtype int64 differs from the weights' float32"),
+    ("GRU", lambda: tg.zeros(2, 2, 4), ValueError, r"GRU: h_0 has shape \(2, 2, 4\), expected \(1, 2, 4\)"),
+], ids=["GRU tuple", "RNN ndarray", "LSTM 1-tuple", "LSTM list h_0", "LSTM c_0 dtype", "GRU shape"])
+@pytest.mark.parametrize("fused", [True, False])
+def test_a_bad_initial_state_is_named_as_the_layer_and_its_argument(layer, hx, error, message, fused):
+    module = getattr(tg.nn, layer)(3, 4, fused=fused)
+    with pytest.raises(error, match=message):
+        module(tg.randn(5, 2, 3), hx())
+
+
+def test_a_weight_of_another_dtype_is_named_by_the_layer_not_by_its_kernel():
+    lstm = tg.nn.LSTM(3, 4)
+    lstm.weight_hh_l0.data = lstm.weight_hh_l0.data.astype(np.float64)
+    with pytest.raises(TypeError, match=r"LSTM: weight_hh_l0 has dtype float64, but the input and weight_ih_l0 have "
+                                        r"float32; convert the whole module with .to\(dtype\)"):
+        lstm(tg.randn(5, 2, 3))
+
+
+@pytest.mark.parametrize("kind", sorted(KINDS))
+@pytest.mark.parametrize("fused", [True, False])
+@pytest.mark.parametrize("dtype", [np.float64, np.int64])
+def test_initial_state_of_another_dtype_is_refused_naming_the_layer(kind, fused, dtype):
+    layer = KINDS[kind].make_layer(3, 4, fused=fused)  # float32 weights
+    h_0 = tg.Tensor(np.zeros((1, 2, 4), dtype))
+    hx = KINDS[kind].carry([h_0, tg.zeros(1, 2, 4)][:KINDS[kind].states])
+    message = rf"{KINDS[kind].layer.__name__}: h_0 dtype {np.dtype(dtype)} differs from the weights' float32"
+    with pytest.raises(TypeError, match=message):  # never computed in float64, nor an internal op's error
+        layer(tg.randn(5, 2, 3), hx)
+    if kind == "lstm":
+        with pytest.raises(TypeError, match=r"LSTM: c_0 dtype float64 differs from the weights' float32"):
+            layer(tg.randn(5, 2, 3), (tg.zeros(1, 2, 4), tg.Tensor(np.zeros((1, 2, 4)))))
+
+
+@pytest.mark.parametrize("layer", LAYER_CLASSES)
+def test_dropout_with_a_single_layer_warns_as_torch_does(layer):
+    with pytest.warns(UserWarning, match=rf"{layer}: dropout is applied between stacked layers.*num_layers=1 it "
+                                         r"does nothing; got dropout=0.5 and num_layers=1"):
+        getattr(tg.nn, layer)(2, 3, dropout=0.5)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        getattr(tg.nn, layer)(2, 3, num_layers=2, dropout=0.5)
+        getattr(tg.nn, layer)(2, 3)
+
+
+# -- packed sequences: the order of the batch ------------------------------------------------------------
+
+
+@pytest.mark.parametrize("sorted_indices, unsorted_indices, error, match", [
+    ([0, 0, 1, 2], None, ValueError, r"PackedSequence: sorted_indices \[0, 0, 1, 2\] is not a permutation"),
+    ([1, 2, 0, 3], [1, 2, 0, 3], ValueError, r"unsorted_indices \[1, 2, 0, 3\] is not the inverse of"),
+    (None, [[0, 1]], TypeError, r"PackedSequence: unsorted_indices must be a 1-D integer array"),
+    ([0.0, 1.0], None, TypeError, r"PackedSequence: sorted_indices must be a 1-D integer array"),
 ])
-def test_nan_and_inf_values_propagate_without_raising(make, call):
-    with np.errstate(invalid="ignore", over="ignore"):
-        out = call(make(), Tensor(NAN_DATA))
-    assert not np.isfinite(out.data).all()
+def test_packed_sequence_refuses_orders_that_are_not_permutations(sorted_indices, unsorted_indices, error, match):
+    with pytest.raises(error, match=match):
+        packing.PackedSequence(tg.zeros(4, 3), np.array([4]), sorted_indices, unsorted_indices)
 
 
-def test_anomaly_mode_catches_what_the_policy_lets_through():
-    with tg.detect_anomaly(), pytest.raises(tg.AnomalyError, match="given NaN"), np.errstate(invalid="ignore"):
-        nn.Linear(3, 2)(Tensor(NAN_DATA))
-
-
-def test_cross_entropy_with_every_target_ignored_is_nan_as_in_pytorch():
-    loss = F.cross_entropy(ones(2, 3), [-100, -100])
-    assert math.isnan(loss.item())
+def test_a_layer_refuses_an_order_of_the_wrong_size_or_half_an_order():
+    packed = packing.pack_padded_sequence(tg.zeros(3, 4, 2), [2, 3, 3, 1], enforce_sorted=False)
+    lstm = nn.LSTM(2, 3)
+    with pytest.raises(ValueError, match=r"LSTM: sorted_indices has 3 entries but the batch has batch_sizes\[0\] = 4"):
+        lstm(packing.PackedSequence(packed.data, packed.batch_sizes, [2, 0, 1]))
+    with pytest.raises(ValueError, match=r"LSTM: the PackedSequence has only one of sorted_indices and unsorted"):
+        lstm(packed._replace(unsorted_indices=None))

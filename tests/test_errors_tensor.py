@@ -1,4 +1,18 @@
-"""Bad input raises an error that names the op and the shapes or values involved."""
+"""Argument errors of the tensor and its ops: each names the op, the argument and the shapes.
+
+What this file protects: a wrong call on a Tensor (shapes that do not broadcast,
+a dim out of range, an index past the end, a dtype that cannot hold the result,
+a factory given a bad size) raises ValueError, TypeError, IndexError or
+RuntimeError with a message that starts with the op's name and shows the shapes
+or values given; misuse of the tape (backward without a seed, a freed graph,
+in-place writes the tape would miss) is refused the same way.
+
+Where a new test goes: a new wrong call of a Tensor method, a function of
+``tg`` or a factory is one row of ``BAD_CALLS`` (name: call, error, pattern).
+Errors of modules, losses, optimizers and data are in test_errors_layers.py;
+random bad input (the no-crash property) is in test_fuzz.py; NaN and inf
+*values*, which propagate instead of raising, are in test_special_values.py.
+"""
 
 import warnings
 
@@ -119,6 +133,39 @@ BAD_CALLS = {
     "bool requires grad": (lambda: Tensor(np.ones(2, bool)).requires_grad_(), TypeError, r"dtype bool"),
     "complex data": (lambda: Tensor(np.ones(2, complex)), TypeError, r"dtype complex128 \(shape \(2,\)\)"),
     "retain_grad": (lambda: t(2).retain_grad(), RuntimeError, r"retain_grad: .*\(2,\) does not require grad"),
+    # construction and factories
+    "Tensor ragged list": (lambda: Tensor([[1, 2], [3]]), ValueError, r"Tensor: cannot make an array .* list"),
+    "Tensor unknown dtype": (lambda: Tensor([1.0], dtype="foo"), TypeError, r"Tensor: .*dtype foo"),
+    "Tensor requires_grad str": (lambda: Tensor([1.0], requires_grad="yes"), TypeError,
+                                 r"Tensor: requires_grad must be a bool, got str 'yes'"),
+    "zeros negative": (lambda: tg.zeros(2, -1), ValueError, r"zeros: size must be an int >= 0, got -1"),
+    "randn float size": (lambda: tg.randn(2.5), TypeError, r"randn: size must be an int, got float 2.5"),
+    "full bad shape": (lambda: tg.full((2, "a"), 1.0), TypeError, r"full: size must be an int, got str"),
+    "arange zero step": (lambda: tg.arange(0, 5, 0), ValueError, r"arange: step must be nonzero"),
+    # arguments of the wrong type or rank
+    "cat a tensor": (lambda: tg.cat(t(2, 3)), TypeError, r"cat: tensors must be a list or tuple of Tensors, got Tensor"),
+    "cat an array": (lambda: tg.cat([t(2), np.ones(2)]), TypeError, r"cat: tensors\[1\] must be a Tensor, got ndarray"),
+    "stack None": (lambda: tg.stack([None]), TypeError, r"stack: tensors\[0\] must be a Tensor, got NoneType"),
+    "where int condition": (lambda: tg.where(np.array([1, 0]), t(2), t(2)), TypeError,
+                            r"where: condition must be bool, got dtype int64"),
+    "clamp str": (lambda: t(2).clamp("a"), TypeError, r"clamp: min must be a number, got str"),
+    "flatten dim": (lambda: t(2, 3).flatten(5), IndexError, r"flatten: dim 5 is out of range"),
+    "flatten order": (lambda: t(2, 3, 4).flatten(2, 1), ValueError, r"flatten: start_dim 2 comes after end_dim 1"),
+    "argmax dim": (lambda: t(2, 3).argmax(2), IndexError, r"argmax: dim 2 is out of range"),
+    "chunk str": (lambda: t(4).chunk("2"), TypeError, r"chunk: chunks must be an int, got str"),
+    "chunk 0-d": (lambda: tg.tensor(3.0).chunk(2), ValueError, r"chunk: expects a tensor of at least 1 dimension"),
+    "split 0-d": (lambda: tg.tensor(3.0).split(1), ValueError, r"split: expects a tensor of at least 1 dimension"),
+    # the generator, and more factories
+    "manual_seed negative": (lambda: tg.manual_seed(-1), ValueError, r"manual_seed: seed must be an int >= 0, got -1"),
+    "manual_seed None": (lambda: tg.manual_seed(None), TypeError, r"manual_seed: seed must be an int, got NoneType"),
+    "manual_seed float": (lambda: tg.manual_seed(1.5), TypeError, r"manual_seed: seed must be an int, got float"),
+    "full_like value": (lambda: tg.full_like(tg.zeros(2), "a"), TypeError, r"full_like: fill_value must be a number, got str 'a'"),
+    "zeros_like dtype": (lambda: tg.zeros_like(tg.zeros(2), dtype="foo"), TypeError, r"full_like: 'foo' is not a dtype"),
+    "eye dtype": (lambda: tg.eye(2, dtype=complex), TypeError, r"eye: cannot hold data of dtype complex128"),
+    "eye n": (lambda: tg.eye(-1), ValueError, r"eye: n must be an int >= 0, got -1"),
+    "linspace steps": (lambda: tg.linspace(0, 1, -2), ValueError, r"linspace: steps must be an int >= 0, got -2"),
+    "linspace end": (lambda: tg.linspace(0, "1", 2), TypeError, r"linspace: end must be a number"),
+    "randint dtype": (lambda: tg.randint(0, 3, (2,), dtype="foo"), TypeError, r"randint: 'foo' is not a dtype"),
 }
 
 
@@ -127,6 +174,9 @@ def test_bad_input_names_the_op_and_shapes(name):
     call, error, pattern = BAD_CALLS[name]
     with pytest.raises(error, match=pattern):
         call()
+
+
+# -- the tape: seeds, freed graphs, leaves ------------------------------------------------------
 
 
 def test_backward_of_a_non_scalar_needs_a_gradient():
@@ -166,52 +216,7 @@ def test_an_error_in_forward_keeps_the_original_as_its_cause():
     assert isinstance(info.value.__cause__, ValueError)
 
 
-# -- errors that name what a PyTorch user wrote ----------------------------------------------------
-
-
-@pytest.mark.parametrize("layer, hx, error, message", [
-    ("GRU", lambda: (tg.zeros(1, 2, 4),), TypeError, r"GRU: hx must be a Tensor, got tuple"),
-    ("RNN", lambda: np.zeros((1, 2, 4)), TypeError, r"RNN: hx must be a Tensor, got ndarray"),
-    ("LSTM", lambda: (tg.zeros(1, 2, 4),), TypeError, r"LSTM: hx must be a tuple \(h_0, c_0\), got a tuple of 1"),
-    ("LSTM", lambda: ([0.0], tg.zeros(1, 2, 4)), TypeError, r"LSTM: h_0 must be a Tensor, got list"),
-    ("LSTM", lambda: (tg.zeros(1, 2, 4, dtype=np.float64), tg.zeros(1, 2, 4)), TypeError,
-     r"LSTM: h_0 dtype float64 differs from the weights' float32"),
-    ("LSTM", lambda: (tg.zeros(1, 2, 4), tg.zeros(1, 2, 4, dtype=np.int64)), TypeError,
-     r"LSTM: c_0 dtype int64 differs from the weights' float32"),
-    ("GRU", lambda: tg.zeros(2, 2, 4), ValueError, r"GRU: h_0 has shape \(2, 2, 4\), expected \(1, 2, 4\)"),
-], ids=["GRU tuple", "RNN ndarray", "LSTM 1-tuple", "LSTM list h_0", "LSTM h_0 dtype", "LSTM c_0 dtype", "GRU shape"])
-@pytest.mark.parametrize("fused", [True, False])
-def test_a_bad_initial_state_is_named_as_the_layer_and_its_argument(layer, hx, error, message, fused):
-    module = getattr(tg.nn, layer)(3, 4, fused=fused)
-    with pytest.raises(error, match=message):
-        module(tg.randn(5, 2, 3), hx())
-
-
-def test_a_weight_of_another_dtype_is_named_by_the_layer_not_by_its_kernel():
-    lstm = tg.nn.LSTM(3, 4)
-    lstm.weight_hh_l0.data = lstm.weight_hh_l0.data.astype(np.float64)
-    with pytest.raises(TypeError, match=r"LSTM: weight_hh_l0 has dtype float64, but the input and weight_ih_l0 have "
-                                        r"float32; convert the whole module with .to\(dtype\)"):
-        lstm(tg.randn(5, 2, 3))
-
-
-@pytest.mark.parametrize("move", [lambda m: m.to("cuda"), lambda m: m.cuda(), lambda m: m.to("mps"),
-                                  lambda m: m.weight.to("cuda:0"), lambda m: m.weight.cuda()],
-                         ids=["Module.to", "Module.cuda", "mps", "Tensor.to", "Tensor.cuda"])
-def test_moving_to_a_gpu_says_the_library_runs_on_the_cpu(move):
-    layer = tg.nn.Linear(2, 3)
-    with pytest.raises(ValueError, match=r"(Linear\.)?to: tinygrad_rnn runs on the CPU only .* there is no "
-                                         r"'(cuda|mps)(:0)?' device"):
-        move(layer)
-    assert layer.to("cpu") is layer and layer.cpu() is layer and layer.weight.to("cpu") is layer.weight
-
-
-def test_moving_to_a_torch_device_is_understood_without_importing_torch_here():
-    torch = pytest.importorskip("torch")
-    layer = tg.nn.Linear(2, 3)
-    assert layer.to(torch.device("cpu")) is layer
-    with pytest.raises(ValueError, match=r"Linear\.to: tinygrad_rnn runs on the CPU only"):
-        layer.to(torch.device("cuda"))
+# -- in-place writes --------------------------------------------------------------------------------
 
 
 def test_an_in_place_update_of_a_parameter_outside_no_grad_points_to_no_grad_and_data():
@@ -274,27 +279,23 @@ def test_reading_grad_of_a_non_leaf_warns_as_torch_does():
         assert x.grad is not None and kept.grad is not None  # a leaf, and a retained non-leaf: no warning
 
 
-@pytest.mark.parametrize("layer", ["RNN", "LSTM", "GRU"])
-def test_dropout_with_a_single_layer_warns_as_torch_does(layer):
-    with pytest.warns(UserWarning, match=rf"{layer}: dropout is applied between stacked layers.*num_layers=1 it "
-                                         r"does nothing; got dropout=0.5 and num_layers=1"):
-        getattr(tg.nn, layer)(2, 3, dropout=0.5)
-    with warnings.catch_warnings():
-        warnings.simplefilter("error")
-        getattr(tg.nn, layer)(2, 3, num_layers=2, dropout=0.5)
-        getattr(tg.nn, layer)(2, 3)
+# -- devices ------------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("call, error, pattern", [
-    (lambda: tg.full_like(tg.zeros(2), "a"), TypeError, r"full_like: fill_value must be a number, got str 'a'"),
-    (lambda: tg.zeros_like(tg.zeros(2), dtype="foo"), TypeError, r"full_like: 'foo' is not a dtype"),
-    (lambda: tg.eye(2, dtype=complex), TypeError, r"eye: cannot hold data of dtype complex128"),
-    (lambda: tg.eye(-1), ValueError, r"eye: n must be an int >= 0, got -1"),
-    (lambda: tg.linspace(0, 1, -2), ValueError, r"linspace: steps must be an int >= 0, got -2"),
-    (lambda: tg.linspace(0, "1", 2), TypeError, r"linspace: end must be a number"),
-    (lambda: tg.randint(0, 3, (2,), dtype="foo"), TypeError, r"randint: 'foo' is not a dtype"),
-], ids=["full_like value", "zeros_like dtype", "eye dtype", "eye n", "linspace steps", "linspace end",
-        "randint dtype"])
-def test_factories_name_what_they_reject(call, error, pattern):
-    with pytest.raises(error, match=pattern):
-        call()
+@pytest.mark.parametrize("move", [lambda m: m.to("cuda"), lambda m: m.cuda(), lambda m: m.to("mps"),
+                                  lambda m: m.weight.to("cuda:0"), lambda m: m.weight.cuda()],
+                         ids=["Module.to", "Module.cuda", "mps", "Tensor.to", "Tensor.cuda"])
+def test_moving_to_a_gpu_says_the_library_runs_on_the_cpu(move):
+    layer = tg.nn.Linear(2, 3)
+    with pytest.raises(ValueError, match=r"(Linear\.)?to: tinygrad_rnn runs on the CPU only .* there is no "
+                                         r"'(cuda|mps)(:0)?' device"):
+        move(layer)
+    assert layer.to("cpu") is layer and layer.cpu() is layer and layer.weight.to("cpu") is layer.weight
+
+
+def test_moving_to_a_torch_device_is_understood_without_importing_torch_here():
+    torch = pytest.importorskip("torch")
+    layer = tg.nn.Linear(2, 3)
+    assert layer.to(torch.device("cpu")) is layer
+    with pytest.raises(ValueError, match=r"Linear\.to: tinygrad_rnn runs on the CPU only"):
+        layer.to(torch.device("cuda"))
