@@ -99,7 +99,7 @@ def pad(input: Tensor, pad, mode: str = "constant", value: float | None = None) 
     A negative width removes entries instead.
     """
     fn = "pad"
-    arguments.tensor(fn, "input", input)
+    arguments.instance(fn, "input", input, Tensor)
     if mode != "constant":
         raise ValueError(f"pad: only mode='constant' is supported, got {mode!r}")
     if not isinstance(pad, (tuple, list)):
@@ -127,15 +127,21 @@ def one_hot(tensor, num_classes: int = -1) -> Tensor:
 
     ``num_classes=-1`` takes the largest id plus one.
     """
-    from .data import one_hot as one_hot_of  # data imports nn, which imports this module
-
-    ids = tensor.data if isinstance(tensor, Tensor) else np.asarray(tensor)
+    ids = np.asarray(tensor.data if isinstance(tensor, Tensor) else tensor)
+    if ids.size == 0:
+        ids = ids.astype(np.int64)  # [] is float64 to numpy, and holds no id that is not an int
+    if ids.dtype.kind not in "iu":
+        raise TypeError(f"one_hot: ids must hold integers, got dtype {ids.dtype} (shape {ids.shape})")
     if num_classes == -1:
-        if ids.size == 0 or ids.dtype.kind not in "iu":
-            raise ValueError(f"one_hot: num_classes=-1 needs integer ids to take the largest of, got "
-                             f"dtype {ids.dtype} (shape {ids.shape})")
+        if ids.size == 0:
+            raise ValueError(f"one_hot: num_classes=-1 needs ids to take the largest of, got shape {ids.shape}")
         num_classes = int(ids.max()) + 1
-    return one_hot_of(ids, num_classes, dtype=np.int64)
+    num_classes = arguments.integer("one_hot", "num_classes", num_classes, low=1)
+    outside = ids[(ids < 0) | (ids >= num_classes)]
+    if outside.size:
+        raise IndexError(f"one_hot: id {outside[0]} is out of range for num_classes={num_classes} "
+                         f"(ids shape {ids.shape})")
+    return Tensor(np.eye(num_classes, dtype=np.int64)[ids])
 
 
 def embedding(input, weight: Tensor, padding_idx: int | None = None) -> Tensor:
@@ -143,7 +149,7 @@ def embedding(input, weight: Tensor, padding_idx: int | None = None) -> Tensor:
 
     The ``padding_idx`` row (negative counts from the end) gets no gradient.
     """
-    arguments.tensor("embedding", "weight", weight)
+    arguments.instance("embedding", "weight", weight, Tensor)
     if padding_idx is not None and weight.ndim == 2:
         padding_idx = arguments.integer("embedding", "padding_idx", padding_idx)
         if -weight.shape[0] <= padding_idx < 0:
@@ -181,7 +187,7 @@ def dropout(x: Tensor, p: float = 0.5, training: bool = True) -> Tensor:
     Mul primitive's: it flows only through kept elements, scaled the same way.
     Identity when ``training`` is False or ``p == 0``; ``p == 1`` gives zeros.
     """
-    arguments.tensor("dropout", "input", x)
+    arguments.instance("dropout", "input", x, Tensor)
     if x.dtype.kind != "f":
         raise TypeError(f"dropout: input must be floating point, got dtype {x.dtype} (shape {x.shape})")
     if not 0.0 <= arguments.real("dropout", "p", p) <= 1.0:
@@ -209,14 +215,14 @@ def layer_norm(input: Tensor, normalized_shape, weight: Tensor | None = None, bi
     taken over the last ``len(normalized_shape)`` dims of each element of ``*``.
     """
     fn = "layer_norm"
-    arguments.tensor(fn, "input", input)
+    arguments.instance(fn, "input", input, Tensor)
     shape = (normalized_shape,) if isinstance(normalized_shape, (int, np.integer)) else tuple(normalized_shape)
     for size in shape:
         arguments.integer(fn, "normalized_shape", size, low=1)
     if not shape or input.shape[max(input.ndim - len(shape), 0):] != shape or input.ndim < len(shape):
         raise ValueError(f"{fn}: input of shape {input.shape} does not end with normalized_shape {shape}")
     for name, param in (("weight", weight), ("bias", bias)):
-        if param is not None and arguments.tensor(fn, name, param).shape != shape:
+        if param is not None and arguments.instance(fn, name, param, Tensor).shape != shape:
             raise ValueError(f"{fn}: {name} must have shape normalized_shape {shape}, got {param.shape}")
     arguments.number(fn, "eps", eps, low=0)
     dims = tuple(range(-len(shape), 0))
@@ -246,7 +252,7 @@ def scaled_dot_product_attention(query: Tensor, key: Tensor, value: Tensor, attn
     """
     fn = "scaled_dot_product_attention"
     for name, t in (("query", query), ("key", key), ("value", value)):
-        arguments.tensor(fn, name, t)
+        arguments.instance(fn, name, t, Tensor)
         if t.ndim < 2 or t.dtype.kind != "f":
             raise ValueError(f"{fn}: {name} must be a floating-point tensor (*, length, features), "
                              f"got shape {t.shape} and dtype {t.dtype}")

@@ -915,7 +915,7 @@ class Tensor:
 
     def _scatter_source(self, op: str, index: np.ndarray, src) -> Tensor:
         """The first ``index.shape`` entries of ``src``, which must have self's dtype."""
-        arguments.tensor(op, "src", src)
+        arguments.instance(op, "src", src, Tensor)
         if src.ndim != index.ndim or any(n > side for n, side in zip(index.shape, src.shape)):
             raise ValueError(f"{op}: src of shape {src.shape} must have the dims of index {index.shape}, "
                              "each at least as large")

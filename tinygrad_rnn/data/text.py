@@ -25,7 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .. import arguments, nn, rng
+from .. import arguments, functional, nn, rng
 from ..autograd import no_grad
 from ..tensor import Tensor
 
@@ -146,14 +146,9 @@ def _int_array(name: str, argument: str, values) -> np.ndarray:
 
 
 def one_hot(ids, num_classes: int, dtype=np.float32) -> Tensor:
-    """One-hot vectors: integer ``ids`` of any shape S -> Tensor of shape S + (num_classes,)."""
-    ids = _int_array("one_hot", "ids", ids)
-    if not isinstance(num_classes, (int, np.integer)) or num_classes < 1:
-        raise ValueError(f"one_hot: num_classes must be a positive int, got {num_classes!r}")
-    bad = ids[(ids < 0) | (ids >= num_classes)]
-    if bad.size:
-        raise IndexError(f"one_hot: id {bad[0]} is out of range for num_classes={num_classes} (ids shape {ids.shape})")
-    return Tensor(np.eye(num_classes, dtype=dtype)[ids])
+    """One-hot vectors for a model's input: integer ``ids`` of any shape S -> Tensor of shape
+    S + (num_classes,) in ``dtype``; ``functional.one_hot``'s, which are int64 as torch's."""
+    return Tensor(functional.one_hot(ids, num_classes).data.astype(dtype, copy=False))
 
 
 def windows(ids, size: int, stride: int = 1) -> tuple[np.ndarray, np.ndarray]:

@@ -33,7 +33,7 @@ class Flatten(Module):
         self.end_dim = arguments.integer("Flatten", "end_dim", end_dim)
 
     def forward(self, x: Tensor) -> Tensor:
-        arguments.tensor("Flatten", "input", x)
+        arguments.instance("Flatten", "input", x, Tensor)
         return x.flatten(self.start_dim, self.end_dim)
 
     def extra_repr(self) -> str:
@@ -75,7 +75,7 @@ class GELU(Module):
         self.approximate = approximate
 
     def forward(self, x: Tensor) -> Tensor:
-        arguments.tensor("GELU", "input", x)
+        arguments.instance("GELU", "input", x, Tensor)
         if x.dtype.kind != "f":
             raise TypeError(f"GELU: input must be floating point, got dtype {x.dtype} (shape {x.shape})")
         return F.gelu(x, self.approximate)
@@ -101,7 +101,7 @@ class Softmax(Module):
         self.dim = dim if dim is None else arguments.integer("Softmax", "dim", dim)
 
     def forward(self, x: Tensor) -> Tensor:
-        arguments.tensor("Softmax", "input", x)
+        arguments.instance("Softmax", "input", x, Tensor)
         return x.softmax(_softmax_dim("Softmax", self.dim, x.ndim))
 
     def extra_repr(self) -> str:
@@ -116,7 +116,7 @@ class LogSoftmax(Module):
         self.dim = dim if dim is None else arguments.integer("LogSoftmax", "dim", dim)
 
     def forward(self, x: Tensor) -> Tensor:
-        arguments.tensor("LogSoftmax", "input", x)
+        arguments.instance("LogSoftmax", "input", x, Tensor)
         return x.log_softmax(_softmax_dim("LogSoftmax", self.dim, x.ndim))
 
     def extra_repr(self) -> str:

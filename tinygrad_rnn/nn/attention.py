@@ -111,7 +111,7 @@ class MultiheadAttention(Module):
         """
         owner = "MultiheadAttention"
         for name, tensor in (("query", query), ("key", key), ("value", value)):
-            arguments.tensor(owner, name, tensor)
+            arguments.instance(owner, name, tensor, Tensor)
         if arguments.boolean(owner, "is_causal", is_causal) and attn_mask is None:
             raise ValueError(f"{owner}: is_causal=True is a hint that attn_mask is the causal mask; "
                              "pass attn_mask too")

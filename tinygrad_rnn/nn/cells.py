@@ -212,7 +212,7 @@ class _CellBase(Module):
     def _prepare(self, input: Tensor, hx: Tensor | None):
         """Batch a 1-D input, check shapes, and default hx to zeros."""
         name = type(self).__name__
-        arguments.tensor(name, "input", input)
+        arguments.instance(name, "input", input, Tensor)
         if input.ndim not in (1, 2):
             raise ValueError(f"{name}: input must be (N, input_size) or (input_size,), got shape {input.shape}")
         if input.shape[-1] != self.input_size:
@@ -227,7 +227,7 @@ class _CellBase(Module):
         expected = (x.shape[0], self.hidden_size) if batched else (self.hidden_size,)
         if hx is None:
             return x, Tensor(np.zeros((x.shape[0], self.hidden_size), input.dtype)), batched
-        arguments.tensor(name, "hx", hx)
+        arguments.instance(name, "hx", hx, Tensor)
         if hx.shape != expected:
             raise ValueError(f"{name}: hx has shape {hx.shape}, expected {expected}")
         if hx.dtype != input.dtype:

@@ -54,7 +54,7 @@ class Linear(Module):
             init.uniform_(self.bias, -bound, bound)
 
     def forward(self, x: Tensor) -> Tensor:
-        arguments.tensor("Linear", "input", x)
+        arguments.instance("Linear", "input", x, Tensor)
         if x.dtype != self.weight.dtype:
             raise TypeError(f"Linear: input dtype {x.dtype} differs from the weight's {self.weight.dtype} "
                             f"(input shape {x.shape}); convert one with .to()")

@@ -50,7 +50,7 @@ class LayerNorm(Module):
             init.zeros_(self.bias)
 
     def forward(self, x: Tensor) -> Tensor:
-        arguments.tensor("LayerNorm", "input", x)
+        arguments.instance("LayerNorm", "input", x, Tensor)
         if self.weight is not None and x.dtype != self.weight.dtype:
             raise TypeError(f"LayerNorm: input dtype {x.dtype} differs from the weight's {self.weight.dtype} "
                             f"(input shape {x.shape}); convert one with .to()")

@@ -20,7 +20,7 @@ def _grads(fn: str, parameters) -> list[np.ndarray]:
         )
     parameters = list(parameters)
     for p in parameters:
-        arguments.tensor(fn, "parameters", p)
+        arguments.instance(fn, "parameters", p, Tensor)
     return [p.grad for p in parameters if p.grad is not None]
 
 
