@@ -383,13 +383,13 @@ def test_long_sequence_runs_backward_without_recursion():
 
 
 @pytest.mark.parametrize("make, match", [
-    (lambda: nn.LSTM(3, 0), "hidden_size must be a positive int"),
-    (lambda: nn.GRU(0, 3), "input_size must be a positive int"),
-    (lambda: nn.RNN(3, 4, num_layers=0), "num_layers must be a positive int"),
-    (lambda: nn.LSTM(3, 4, dropout=1.5), r"dropout must be a number in \[0, 1\]"),
+    (lambda: nn.LSTM(3, 0), "hidden_size must be an int >= 1"),
+    (lambda: nn.GRU(0, 3), "input_size must be an int >= 1"),
+    (lambda: nn.RNN(3, 4, num_layers=0), "num_layers must be an int >= 1"),
+    (lambda: nn.LSTM(3, 4, dropout=1.5), r"dropout must be a probability in \[0, 1\]"),
     (lambda: nn.RNN(3, 4, nonlinearity="sigmoid"), "nonlinearity must be 'tanh' or 'relu'"),
     (lambda: nn.RNNCell(3, 4, nonlinearity="gelu"), "nonlinearity must be 'tanh' or 'relu'"),
-    (lambda: nn.LSTMCell(3, -1), "hidden_size must be a positive int"),
+    (lambda: nn.LSTMCell(3, -1), "hidden_size must be an int >= 1"),
 ])
 def test_constructor_errors(make, match):
     with pytest.raises(ValueError, match=match):

@@ -58,6 +58,32 @@ def boolean(owner: str, name: str, value) -> bool:
     return bool(value)
 
 
+def floating_dtype(owner: str, name: str, dtype) -> np.dtype:
+    """A floating-point numpy dtype, or anything ``np.dtype`` makes one of (``"float64"``, ``np.float32``)."""
+    try:
+        dtype = np.dtype(dtype)
+    except TypeError:
+        raise TypeError(f"{owner}: {name} must be a numpy dtype, got {type(dtype).__name__} {dtype!r}") from None
+    if dtype.kind != "f":
+        raise TypeError(f"{owner}: {name} must be floating point, got {dtype}")
+    return dtype
+
+
+def floating_point(owner: str, name: str, array):
+    """``array`` itself (a Tensor or an ndarray) if its dtype is floating point."""
+    if array.dtype.kind != "f":
+        raise TypeError(f"{owner}: {name} must be floating point, got dtype {array.dtype} (shape {array.shape})")
+    return array
+
+
+def array(owner: str, name: str, value, dtype=None) -> np.ndarray:
+    """Numbers (an ndarray, a list, a scalar) as an ndarray, in ``dtype`` if given."""
+    try:
+        return np.asarray(value, dtype=dtype)
+    except (TypeError, ValueError) as err:
+        raise TypeError(f"{owner}: {name} must be an array of numbers, got {type(value).__name__} ({err})") from None
+
+
 def choice(owner: str, name: str, value, options: tuple[str, ...]) -> str:
     """One of the names in ``options`` (a mode, a nonlinearity, a reduction)."""
     if not isinstance(value, str) or value not in options:

@@ -16,7 +16,8 @@ from .ops import BinaryCrossEntropy, Embedding, Pad
 from .ops.pointwise import LogSigmoid
 from .tensor import Tensor
 
-_REDUCTIONS = ("mean", "sum", "none")
+REDUCTIONS = ("mean", "sum", "none")  # what a loss returns: their mean, their sum, or each
+GELU_APPROXIMATIONS = ("none", "tanh")
 
 
 # -- activations and layers -------------------------------------------------------
@@ -57,12 +58,10 @@ def gelu(x: Tensor, approximate: str = "none") -> Tensor:
 
     ``approximate="tanh"``: 0.5 x (1 + tanh(sqrt(2 / pi) (x + 0.044715 x^3))).
     """
-    if approximate == "none":
-        return x * 0.5 * (1 + (x * (1 / np.sqrt(2))).erf())
-    if approximate == "tanh":
+    if arguments.choice("gelu", "approximate", approximate, GELU_APPROXIMATIONS) == "tanh":
         inner = (x + x * x * x * 0.044715) * np.sqrt(2 / np.pi)
         return x * 0.5 * (1 + inner.tanh())
-    raise ValueError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
+    return x * 0.5 * (1 + (x * (1 / np.sqrt(2))).erf())
 
 
 def silu(x: Tensor) -> Tensor:
@@ -100,7 +99,7 @@ def pad(input: Tensor, pad, mode: str = "constant", value: float | None = None) 
     """
     fn = "pad"
     arguments.instance(fn, "input", input, Tensor)
-    if mode != "constant":
+    if mode != "constant":  # torch's other modes (reflect, replicate, circular) are not written
         raise ValueError(f"pad: only mode='constant' is supported, got {mode!r}")
     if not isinstance(pad, (tuple, list)):
         raise TypeError(f"pad: pad must be a tuple of ints, got {type(pad).__name__}")
@@ -187,11 +186,8 @@ def dropout(x: Tensor, p: float = 0.5, training: bool = True) -> Tensor:
     Mul primitive's: it flows only through kept elements, scaled the same way.
     Identity when ``training`` is False or ``p == 0``; ``p == 1`` gives zeros.
     """
-    arguments.instance("dropout", "input", x, Tensor)
-    if x.dtype.kind != "f":
-        raise TypeError(f"dropout: input must be floating point, got dtype {x.dtype} (shape {x.shape})")
-    if not 0.0 <= arguments.real("dropout", "p", p) <= 1.0:
-        raise ValueError(f"dropout: p must be a probability in [0, 1], got p={p}")
+    arguments.floating_point("dropout", "input", arguments.instance("dropout", "input", x, Tensor))
+    arguments.probability("dropout", "p", p)
     if not training or p == 0.0:
         return x
     if p == 1.0:
@@ -291,23 +287,15 @@ def scaled_dot_product_attention(query: Tensor, key: Tensor, value: Tensor, attn
         weights = scores.masked_fill(nowhere, 0).softmax(-1).masked_fill(nowhere, 0)
     else:
         weights = scores.softmax(-1)
-    if arguments.number(fn, "dropout_p", dropout_p, 0, 1) > 0:
+    if arguments.probability(fn, "dropout_p", dropout_p) > 0:
         weights = dropout(weights, dropout_p)
     return weights @ value
 
 # -- argument checks shared by the losses -----------------------------------------------
 
 
-def _check_reduction(loss: str, reduction: str) -> None:
-    if reduction not in _REDUCTIONS:
-        raise ValueError(f"{loss}: reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
-
-
 def _check_input(loss: str, input) -> None:
-    if not isinstance(input, Tensor):
-        raise TypeError(f"{loss}: input must be a Tensor, got {type(input).__name__}")
-    if input.dtype.kind != "f":
-        raise TypeError(f"{loss}: input must be floating point, got dtype {input.dtype} (shape {input.shape})")
+    arguments.floating_point(loss, "input", arguments.instance(loss, "input", input, Tensor))
 
 
 def _reduce(loss: Tensor, reduction: str) -> Tensor:
@@ -320,10 +308,7 @@ def _reduce(loss: Tensor, reduction: str) -> Tensor:
 
 def _as_array(loss: str, name: str, x, dtype=None) -> np.ndarray:
     """A constant argument (Tensor, ndarray or list) as an ndarray."""
-    try:
-        return np.asarray(x.data if isinstance(x, Tensor) else x, dtype=dtype)
-    except (TypeError, ValueError) as err:
-        raise TypeError(f"{loss}: {name} must be an array of numbers, got {type(x).__name__} ({err})") from None
+    return arguments.array(loss, name, x.data if isinstance(x, Tensor) else x, dtype)
 
 
 def _class_weight(loss: str, weight, num_classes: int, dtype) -> np.ndarray:
@@ -426,10 +411,9 @@ def cross_entropy(input: Tensor, target, weight=None, ignore_index: int = -100,
     """
     loss = "cross_entropy"
     _check_input(loss, input)
-    _check_reduction(loss, reduction)
+    arguments.choice(loss, "reduction", reduction, REDUCTIONS)
     arguments.integer(loss, "ignore_index", ignore_index)
-    if not 0.0 <= arguments.real(loss, "label_smoothing", label_smoothing) <= 1.0:
-        raise ValueError(f"{loss}: label_smoothing must be in [0, 1], got {label_smoothing}")
+    arguments.probability(loss, "label_smoothing", label_smoothing)
     class_dim = _class_dim(loss, input)
     log_probs = input.log_softmax(class_dim)
     if not isinstance(target, Tensor):
@@ -470,7 +454,7 @@ def nll_loss(input: Tensor, target, weight=None, ignore_index: int = -100,
     """
     loss = "nll_loss"
     _check_input(loss, input)
-    _check_reduction(loss, reduction)
+    arguments.choice(loss, "reduction", reduction, REDUCTIONS)
     arguments.integer(loss, "ignore_index", ignore_index)
     class_dim = _class_dim(loss, input)
     return _cross_entropy_from_log_probs(loss, input, target, class_dim, weight, ignore_index, reduction, 0.0)
@@ -488,7 +472,7 @@ def binary_cross_entropy_with_logits(input: Tensor, target, weight=None, pos_wei
     """
     loss = "binary_cross_entropy_with_logits"
     _check_input(loss, input)
-    _check_reduction(loss, reduction)
+    arguments.choice(loss, "reduction", reduction, REDUCTIONS)
     y = _same_shape_target(loss, target, input)
     if pos_weight is None:
         log_weight = 1
@@ -511,7 +495,7 @@ def binary_cross_entropy(input: Tensor, target, weight=None, reduction: str = "m
     """
     loss = "binary_cross_entropy"
     _check_input(loss, input)
-    _check_reduction(loss, reduction)
+    arguments.choice(loss, "reduction", reduction, REDUCTIONS)
     y = _same_shape_target(loss, target, input)
     outside = (input.data < 0) | (input.data > 1)  # NaN is neither: it propagates
     if outside.any():
@@ -551,6 +535,6 @@ def mse_loss(input: Tensor, target, reduction: str = "mean") -> Tensor:
     """Mean squared error (input - target)**2, input and target of one shape."""
     loss = "mse_loss"
     _check_input(loss, input)
-    _check_reduction(loss, reduction)
+    arguments.choice(loss, "reduction", reduction, REDUCTIONS)
     diff = input - _same_shape_target(loss, target, input)
     return _reduce(diff * diff, reduction)

@@ -170,9 +170,9 @@ GATES = {"rnn_tanh": 1, "rnn_relu": 1, "lstm": 4, "gru": 3}  # of the Cell modul
 
 
 def check_sizes(owner: str, input_size, hidden_size) -> None:
-    for name, value in (("input_size", input_size), ("hidden_size", hidden_size)):
-        if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value <= 0:
-            raise ValueError(f"{owner}: {name} must be a positive int, got {value!r}")
+    """The sizes every cell and recurrent layer takes: ints >= 1."""
+    arguments.integer(owner, "input_size", input_size, low=1)
+    arguments.integer(owner, "hidden_size", hidden_size, low=1)
 
 
 def uniform_parameter(shape: tuple, hidden_size: int, dtype=np.float32) -> Parameter:
@@ -182,9 +182,8 @@ def uniform_parameter(shape: tuple, hidden_size: int, dtype=np.float32) -> Param
 
 
 def nonlinearity_mode(owner: str, nonlinearity: str) -> str:
-    if nonlinearity not in ("tanh", "relu"):
-        raise ValueError(f"{owner}: nonlinearity must be 'tanh' or 'relu', got {nonlinearity!r}")
-    return "rnn_" + nonlinearity
+    """The mode (a key of GATES, a recurrence's name) of an Elman RNN with this nonlinearity."""
+    return "rnn_" + arguments.choice(owner, "nonlinearity", nonlinearity, ("tanh", "relu"))
 
 
 class _CellBase(Module):
