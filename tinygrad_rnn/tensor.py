@@ -170,7 +170,29 @@ def _float_operand(x: Tensor) -> Tensor:
     return x if x.dtype.kind == "f" else ops.Cast.apply(x, dtype=np.dtype(DEFAULT_FLOAT))
 
 
-class Tensor:
+class Conversions:
+    """PyTorch's shorthands for ``to(dtype)``, the same on a Tensor and on an nn.Module."""
+
+    __slots__ = ()
+
+    def cpu(self):
+        return self
+
+    def cuda(self, device=None):
+        """A ValueError: there is no GPU here (kept so that PyTorch code fails with a clear message)."""
+        return self.to("cuda")
+
+    def half(self):
+        return self.to(np.float16)
+
+    def float(self):
+        return self.to(np.float32)
+
+    def double(self):
+        return self.to(np.float64)
+
+
+class Tensor(Conversions):
     """An n-dimensional array with reverse-mode automatic differentiation.
 
     ``Tensor(data, requires_grad=False, dtype=None)``: Python numbers and
@@ -599,22 +621,6 @@ class Tensor:
     def type(self, dtype) -> Tensor:
         """``to(dtype)``, under PyTorch's other name for it."""
         return self.to(dtype)
-
-    def cpu(self) -> Tensor:
-        return self
-
-    def cuda(self, device=None) -> Tensor:
-        """A ValueError: there is no GPU here (kept so that PyTorch code fails with a clear message)."""
-        return self.to("cuda")
-
-    def half(self) -> Tensor:
-        return self.to(np.float16)
-
-    def float(self) -> Tensor:
-        return self.to(np.float32)
-
-    def double(self) -> Tensor:
-        return self.to(np.float64)
 
     def int(self) -> Tensor:
         return self.to(np.int32)
