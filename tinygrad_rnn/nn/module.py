@@ -14,6 +14,7 @@ from collections import OrderedDict, namedtuple
 
 import numpy as np
 
+from .. import arguments
 from ..tensor import Conversions, Tensor, on_cpu, supported_dtype
 
 
@@ -28,11 +29,7 @@ class Parameter(Tensor):
 
     def __init__(self, data, requires_grad: bool = True):
         super().__init__(data.data if isinstance(data, Tensor) else data)
-        if self.dtype.kind != "f":
-            raise TypeError(
-                f"Parameter: data must be floating point, "
-                f"got dtype {self.dtype} (shape {self.shape})"
-            )
+        arguments.floating_point("Parameter", "data", self)
         self.requires_grad = requires_grad
 
     def __repr__(self) -> str:
@@ -318,9 +315,8 @@ class Module(Conversions):
         """
         if on_cpu(f"{type(self).__name__}.to", dtype):
             return self
-        dtype = supported_dtype(f"{type(self).__name__}.to", dtype)
-        if dtype.kind != "f":
-            raise TypeError(f"{type(self).__name__}.to: dtype must be floating point, got {dtype}")
+        owner = f"{type(self).__name__}.to"
+        dtype = arguments.floating_dtype(owner, "dtype", supported_dtype(owner, dtype))
         tensors = list(self.parameters()) + list(self.buffers())
         for tensor in tensors:
             if tensor.dtype.kind == "f" and tensor.dtype != dtype:

@@ -157,8 +157,7 @@ def pack_padded_sequence(input: Tensor, lengths, batch_first: bool = False,
 def pad_packed_sequence(sequence: PackedSequence, batch_first: bool = False,
                         padding_value: float = 0.0, total_length: int | None = None):
     """Undo packing: returns ``(padded, lengths)``, padded (T, N, *) in the original order."""
-    if not isinstance(sequence, PackedSequence):
-        raise TypeError(f"pad_packed_sequence: sequence must be a PackedSequence, got {type(sequence).__name__}")
+    arguments.instance("pad_packed_sequence", "sequence", sequence, PackedSequence)
     batch_sizes = batch_sizes_of("pad_packed_sequence", sequence)
     steps, batch = len(batch_sizes), int(batch_sizes[0])
     if total_length is not None:
