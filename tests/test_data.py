@@ -242,7 +242,7 @@ def test_sample_temperature_sharpens():
 
 def test_sample_refuses_an_infinite_temperature_and_a_tiny_one_is_greedy():
     model = table_model(seed=1)
-    with pytest.raises(ValueError, match="sample: temperature must be a finite number > 0, got inf"):
+    with pytest.raises(ValueError, match=r"sample: temperature must be a number in \(0, inf\), got inf"):
         sample(model, [2, 4], max_len=3, temperature=float("inf"))
     greedy = sample(model, [2, 4], max_len=10, top_k=1, seed=0)
     for temperature in (1e-320, 5e-324, 1e-300):  # logits / temperature would overflow to inf - inf = NaN
@@ -259,7 +259,7 @@ def test_sample_names_logits_that_give_no_distribution():
 
 def test_sample_errors():
     model = table_model()
-    with pytest.raises(ValueError, match="sample: temperature must be a finite number > 0, got 0"):
+    with pytest.raises(ValueError, match=r"sample: temperature must be a number in \(0, inf\), got 0"):
         sample(model, [0], 5, temperature=0)
     with pytest.raises(ValueError, match="sample: start_ids is empty"):
         sample(model, [], 5)

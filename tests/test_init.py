@@ -86,7 +86,7 @@ def test_calculate_gain():
     assert init.calculate_gain("selu") == pytest.approx(0.75)
     with pytest.raises(ValueError, match="softsign"):
         init.calculate_gain("softsign")
-    with pytest.raises(ValueError, match="slope"):
+    with pytest.raises(TypeError, match="calculate_gain: negative_slope must be a number, got str"):
         init.calculate_gain("leaky_relu", "steep")
 
 

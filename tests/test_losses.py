@@ -467,5 +467,5 @@ def test_softplus_and_logsigmoid_are_exact_in_both_tails():
 
 
 def test_dropout_rejects_p_outside_unit_interval_naming_it():
-    with pytest.raises(ValueError, match=r"dropout: p must be .* got p=1.5"):
+    with pytest.raises(ValueError, match=r"dropout: p must be .* got 1.5"):
         F.dropout(_leaf(np.ones(3)), p=1.5)

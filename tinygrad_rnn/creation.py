@@ -65,7 +65,7 @@ def ones_like(t: Tensor, *, dtype=None, requires_grad: bool = False) -> Tensor:
 
 def full_like(t: Tensor, fill_value, *, dtype=None, requires_grad: bool = False) -> Tensor:
     """``fill_value`` in every entry of ``t``'s shape, and of its dtype unless ``dtype`` is given."""
-    arguments.tensor("full_like", "input", t)
+    arguments.instance("full_like", "input", t, Tensor)
     if not isinstance(fill_value, (bool, np.bool_)):
         arguments.real("full_like", "fill_value", fill_value)
     dtype = t.dtype if dtype is None else supported_dtype("full_like", dtype)
@@ -135,7 +135,7 @@ def _tensor_list(fn: str, tensors) -> list:
     if isinstance(tensors, Tensor) or not isinstance(tensors, (list, tuple)):
         raise TypeError(f"{fn}: tensors must be a list or tuple of Tensors, got {type(tensors).__name__}")
     for i, t in enumerate(tensors):
-        arguments.tensor(fn, f"tensors[{i}]", t)
+        arguments.instance(fn, f"tensors[{i}]", t, Tensor)
     return tensors
 
 

@@ -16,7 +16,8 @@ from .ops import BinaryCrossEntropy, Embedding, Pad
 from .ops.pointwise import LogSigmoid
 from .tensor import Tensor
 
-_REDUCTIONS = ("mean", "sum", "none")
+REDUCTIONS = ("mean", "sum", "none")  # what a loss returns: their mean, their sum, or each
+GELU_APPROXIMATIONS = ("none", "tanh")
 
 
 # -- activations and layers -------------------------------------------------------
@@ -57,12 +58,10 @@ def gelu(x: Tensor, approximate: str = "none") -> Tensor:
 
     ``approximate="tanh"``: 0.5 x (1 + tanh(sqrt(2 / pi) (x + 0.044715 x^3))).
     """
-    if approximate == "none":
-        return x * 0.5 * (1 + (x * (1 / np.sqrt(2))).erf())
-    if approximate == "tanh":
+    if arguments.choice("gelu", "approximate", approximate, GELU_APPROXIMATIONS) == "tanh":
         inner = (x + x * x * x * 0.044715) * np.sqrt(2 / np.pi)
         return x * 0.5 * (1 + inner.tanh())
-    raise ValueError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
+    return x * 0.5 * (1 + (x * (1 / np.sqrt(2))).erf())
 
 
 def silu(x: Tensor) -> Tensor:
@@ -99,8 +98,8 @@ def pad(input: Tensor, pad, mode: str = "constant", value: float | None = None) 
     A negative width removes entries instead.
     """
     fn = "pad"
-    arguments.tensor(fn, "input", input)
-    if mode != "constant":
+    arguments.instance(fn, "input", input, Tensor)
+    if mode != "constant":  # torch's other modes (reflect, replicate, circular) are not written
         raise ValueError(f"pad: only mode='constant' is supported, got {mode!r}")
     if not isinstance(pad, (tuple, list)):
         raise TypeError(f"pad: pad must be a tuple of ints, got {type(pad).__name__}")
@@ -127,15 +126,21 @@ def one_hot(tensor, num_classes: int = -1) -> Tensor:
 
     ``num_classes=-1`` takes the largest id plus one.
     """
-    from .data import one_hot as one_hot_of  # data imports nn, which imports this module
-
-    ids = tensor.data if isinstance(tensor, Tensor) else np.asarray(tensor)
+    ids = np.asarray(tensor.data if isinstance(tensor, Tensor) else tensor)
+    if ids.size == 0:
+        ids = ids.astype(np.int64)  # [] is float64 to numpy, and holds no id that is not an int
+    if ids.dtype.kind not in "iu":
+        raise TypeError(f"one_hot: ids must hold integers, got dtype {ids.dtype} (shape {ids.shape})")
     if num_classes == -1:
-        if ids.size == 0 or ids.dtype.kind not in "iu":
-            raise ValueError(f"one_hot: num_classes=-1 needs integer ids to take the largest of, got "
-                             f"dtype {ids.dtype} (shape {ids.shape})")
+        if ids.size == 0:
+            raise ValueError(f"one_hot: num_classes=-1 needs ids to take the largest of, got shape {ids.shape}")
         num_classes = int(ids.max()) + 1
-    return one_hot_of(ids, num_classes, dtype=np.int64)
+    num_classes = arguments.integer("one_hot", "num_classes", num_classes, low=1)
+    outside = ids[(ids < 0) | (ids >= num_classes)]
+    if outside.size:
+        raise IndexError(f"one_hot: id {outside[0]} is out of range for num_classes={num_classes} "
+                         f"(ids shape {ids.shape})")
+    return Tensor(np.eye(num_classes, dtype=np.int64)[ids])
 
 
 def embedding(input, weight: Tensor, padding_idx: int | None = None) -> Tensor:
@@ -143,7 +148,7 @@ def embedding(input, weight: Tensor, padding_idx: int | None = None) -> Tensor:
 
     The ``padding_idx`` row (negative counts from the end) gets no gradient.
     """
-    arguments.tensor("embedding", "weight", weight)
+    arguments.instance("embedding", "weight", weight, Tensor)
     if padding_idx is not None and weight.ndim == 2:
         padding_idx = arguments.integer("embedding", "padding_idx", padding_idx)
         if -weight.shape[0] <= padding_idx < 0:
@@ -181,11 +186,8 @@ def dropout(x: Tensor, p: float = 0.5, training: bool = True) -> Tensor:
     Mul primitive's: it flows only through kept elements, scaled the same way.
     Identity when ``training`` is False or ``p == 0``; ``p == 1`` gives zeros.
     """
-    arguments.tensor("dropout", "input", x)
-    if x.dtype.kind != "f":
-        raise TypeError(f"dropout: input must be floating point, got dtype {x.dtype} (shape {x.shape})")
-    if not 0.0 <= arguments.real("dropout", "p", p) <= 1.0:
-        raise ValueError(f"dropout: p must be a probability in [0, 1], got p={p}")
+    arguments.floating_point("dropout", "input", arguments.instance("dropout", "input", x, Tensor))
+    arguments.probability("dropout", "p", p)
     if not training or p == 0.0:
         return x
     if p == 1.0:
@@ -209,14 +211,14 @@ def layer_norm(input: Tensor, normalized_shape, weight: Tensor | None = None, bi
     taken over the last ``len(normalized_shape)`` dims of each element of ``*``.
     """
     fn = "layer_norm"
-    arguments.tensor(fn, "input", input)
+    arguments.instance(fn, "input", input, Tensor)
     shape = (normalized_shape,) if isinstance(normalized_shape, (int, np.integer)) else tuple(normalized_shape)
     for size in shape:
         arguments.integer(fn, "normalized_shape", size, low=1)
     if not shape or input.shape[max(input.ndim - len(shape), 0):] != shape or input.ndim < len(shape):
         raise ValueError(f"{fn}: input of shape {input.shape} does not end with normalized_shape {shape}")
     for name, param in (("weight", weight), ("bias", bias)):
-        if param is not None and arguments.tensor(fn, name, param).shape != shape:
+        if param is not None and arguments.instance(fn, name, param, Tensor).shape != shape:
             raise ValueError(f"{fn}: {name} must have shape normalized_shape {shape}, got {param.shape}")
     arguments.number(fn, "eps", eps, low=0)
     dims = tuple(range(-len(shape), 0))
@@ -246,7 +248,7 @@ def scaled_dot_product_attention(query: Tensor, key: Tensor, value: Tensor, attn
     """
     fn = "scaled_dot_product_attention"
     for name, t in (("query", query), ("key", key), ("value", value)):
-        arguments.tensor(fn, name, t)
+        arguments.instance(fn, name, t, Tensor)
         if t.ndim < 2 or t.dtype.kind != "f":
             raise ValueError(f"{fn}: {name} must be a floating-point tensor (*, length, features), "
                              f"got shape {t.shape} and dtype {t.dtype}")
@@ -285,23 +287,15 @@ def scaled_dot_product_attention(query: Tensor, key: Tensor, value: Tensor, attn
         weights = scores.masked_fill(nowhere, 0).softmax(-1).masked_fill(nowhere, 0)
     else:
         weights = scores.softmax(-1)
-    if arguments.number(fn, "dropout_p", dropout_p, 0, 1) > 0:
+    if arguments.probability(fn, "dropout_p", dropout_p) > 0:
         weights = dropout(weights, dropout_p)
     return weights @ value
 
 # -- argument checks shared by the losses -----------------------------------------------
 
 
-def _check_reduction(loss: str, reduction: str) -> None:
-    if reduction not in _REDUCTIONS:
-        raise ValueError(f"{loss}: reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
-
-
 def _check_input(loss: str, input) -> None:
-    if not isinstance(input, Tensor):
-        raise TypeError(f"{loss}: input must be a Tensor, got {type(input).__name__}")
-    if input.dtype.kind != "f":
-        raise TypeError(f"{loss}: input must be floating point, got dtype {input.dtype} (shape {input.shape})")
+    arguments.floating_point(loss, "input", arguments.instance(loss, "input", input, Tensor))
 
 
 def _reduce(loss: Tensor, reduction: str) -> Tensor:
@@ -314,10 +308,7 @@ def _reduce(loss: Tensor, reduction: str) -> Tensor:
 
 def _as_array(loss: str, name: str, x, dtype=None) -> np.ndarray:
     """A constant argument (Tensor, ndarray or list) as an ndarray."""
-    try:
-        return np.asarray(x.data if isinstance(x, Tensor) else x, dtype=dtype)
-    except (TypeError, ValueError) as err:
-        raise TypeError(f"{loss}: {name} must be an array of numbers, got {type(x).__name__} ({err})") from None
+    return arguments.array(loss, name, x.data if isinstance(x, Tensor) else x, dtype)
 
 
 def _class_weight(loss: str, weight, num_classes: int, dtype) -> np.ndarray:
@@ -420,10 +411,9 @@ def cross_entropy(input: Tensor, target, weight=None, ignore_index: int = -100,
     """
     loss = "cross_entropy"
     _check_input(loss, input)
-    _check_reduction(loss, reduction)
+    arguments.choice(loss, "reduction", reduction, REDUCTIONS)
     arguments.integer(loss, "ignore_index", ignore_index)
-    if not 0.0 <= arguments.real(loss, "label_smoothing", label_smoothing) <= 1.0:
-        raise ValueError(f"{loss}: label_smoothing must be in [0, 1], got {label_smoothing}")
+    arguments.probability(loss, "label_smoothing", label_smoothing)
     class_dim = _class_dim(loss, input)
     log_probs = input.log_softmax(class_dim)
     if not isinstance(target, Tensor):
@@ -464,7 +454,7 @@ def nll_loss(input: Tensor, target, weight=None, ignore_index: int = -100,
     """
     loss = "nll_loss"
     _check_input(loss, input)
-    _check_reduction(loss, reduction)
+    arguments.choice(loss, "reduction", reduction, REDUCTIONS)
     arguments.integer(loss, "ignore_index", ignore_index)
     class_dim = _class_dim(loss, input)
     return _cross_entropy_from_log_probs(loss, input, target, class_dim, weight, ignore_index, reduction, 0.0)
@@ -482,7 +472,7 @@ def binary_cross_entropy_with_logits(input: Tensor, target, weight=None, pos_wei
     """
     loss = "binary_cross_entropy_with_logits"
     _check_input(loss, input)
-    _check_reduction(loss, reduction)
+    arguments.choice(loss, "reduction", reduction, REDUCTIONS)
     y = _same_shape_target(loss, target, input)
     if pos_weight is None:
         log_weight = 1
@@ -505,7 +495,7 @@ def binary_cross_entropy(input: Tensor, target, weight=None, reduction: str = "m
     """
     loss = "binary_cross_entropy"
     _check_input(loss, input)
-    _check_reduction(loss, reduction)
+    arguments.choice(loss, "reduction", reduction, REDUCTIONS)
     y = _same_shape_target(loss, target, input)
     outside = (input.data < 0) | (input.data > 1)  # NaN is neither: it propagates
     if outside.any():
@@ -545,6 +535,6 @@ def mse_loss(input: Tensor, target, reduction: str = "mean") -> Tensor:
     """Mean squared error (input - target)**2, input and target of one shape."""
     loss = "mse_loss"
     _check_input(loss, input)
-    _check_reduction(loss, reduction)
+    arguments.choice(loss, "reduction", reduction, REDUCTIONS)
     diff = input - _same_shape_target(loss, target, input)
     return _reduce(diff * diff, reduction)

@@ -31,7 +31,7 @@ def _function_of(name: str):
     method = getattr(Tensor, name)
 
     def function(input, *args, **kwargs):
-        arguments.tensor(name, "input", input)
+        arguments.instance(name, "input", input, Tensor)
         return method(input, *args, **kwargs)
 
     function.__name__ = function.__qualname__ = name

@@ -179,7 +179,29 @@ def _comparison(compare):
     return method
 
 
-class Tensor:
+class Conversions:
+    """PyTorch's shorthands for ``to(dtype)``, the same on a Tensor and on an nn.Module."""
+
+    __slots__ = ()
+
+    def cpu(self):
+        return self
+
+    def cuda(self, device=None):
+        """A ValueError: there is no GPU here (kept so that PyTorch code fails with a clear message)."""
+        return self.to("cuda")
+
+    def half(self):
+        return self.to(np.float16)
+
+    def float(self):
+        return self.to(np.float32)
+
+    def double(self):
+        return self.to(np.float64)
+
+
+class Tensor(Conversions):
     """An n-dimensional array with reverse-mode automatic differentiation.
 
     ``Tensor(data, requires_grad=False, dtype=None)``: Python numbers and
@@ -592,22 +614,6 @@ class Tensor:
         """``to(dtype)``, under PyTorch's other name for it."""
         return self.to(dtype)
 
-    def cpu(self) -> Tensor:
-        return self
-
-    def cuda(self, device=None) -> Tensor:
-        """A ValueError: there is no GPU here (kept so that PyTorch code fails with a clear message)."""
-        return self.to("cuda")
-
-    def half(self) -> Tensor:
-        return self.to(np.float16)
-
-    def float(self) -> Tensor:
-        return self.to(np.float32)
-
-    def double(self) -> Tensor:
-        return self.to(np.float64)
-
     def int(self) -> Tensor:
         return self.to(np.int32)
 
@@ -907,7 +913,7 @@ class Tensor:
 
     def _scatter_source(self, op: str, index: np.ndarray, src) -> Tensor:
         """The first ``index.shape`` entries of ``src``, which must have self's dtype."""
-        arguments.tensor(op, "src", src)
+        arguments.instance(op, "src", src, Tensor)
         if src.ndim != index.ndim or any(n > side for n, side in zip(index.shape, src.shape)):
             raise ValueError(f"{op}: src of shape {src.shape} must have the dims of index {index.shape}, "
                              "each at least as large")

@@ -25,7 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .. import arguments, nn, rng
+from .. import arguments, functional, nn, rng
 from ..autograd import no_grad
 from ..tensor import Tensor
 
@@ -56,10 +56,9 @@ class Vocab:
         first, ties in order of first appearance. ``max_size`` caps the number of ordinary
         tokens (the four specials are not counted). Specials found in the data are not repeated.
         """
-        if not isinstance(min_freq, int) or min_freq < 1:
-            raise ValueError(f"Vocab.build: min_freq must be an int >= 1, got {min_freq!r}")
-        if max_size is not None and (not isinstance(max_size, int) or max_size < 0):
-            raise ValueError(f"Vocab.build: max_size must be None or an int >= 0, got {max_size!r}")
+        arguments.integer("Vocab.build", "min_freq", min_freq, low=1)
+        if max_size is not None:
+            arguments.integer("Vocab.build", "max_size", max_size, low=0)
         counts = Counter()  # insertion order = order of first appearance
         for sequence in sequences:
             counts.update(sequence)
@@ -121,19 +120,14 @@ def tokenize_words(text: str, lower: bool = True) -> list[str]:
     >>> tokenize_words("Hello, world! It's 2024.")
     ['hello', ',', 'world', '!', "it's", '2024', '.']
     """
-    _check_text("tokenize_words", text)
+    arguments.instance("tokenize_words", "text", text, str)
     return _WORD.findall(text.lower() if lower else text)
 
 
 def tokenize_chars(text: str) -> list[str]:
     """Split ``text`` into characters (spaces and newlines included)."""
-    _check_text("tokenize_chars", text)
+    arguments.instance("tokenize_chars", "text", text, str)
     return list(text)
-
-
-def _check_text(name: str, text) -> None:
-    if not isinstance(text, str):
-        raise TypeError(f"{name}: text must be a str, got {type(text).__name__}")
 
 
 def _int_array(name: str, argument: str, values) -> np.ndarray:
@@ -146,14 +140,9 @@ def _int_array(name: str, argument: str, values) -> np.ndarray:
 
 
 def one_hot(ids, num_classes: int, dtype=np.float32) -> Tensor:
-    """One-hot vectors: integer ``ids`` of any shape S -> Tensor of shape S + (num_classes,)."""
-    ids = _int_array("one_hot", "ids", ids)
-    if not isinstance(num_classes, (int, np.integer)) or num_classes < 1:
-        raise ValueError(f"one_hot: num_classes must be a positive int, got {num_classes!r}")
-    bad = ids[(ids < 0) | (ids >= num_classes)]
-    if bad.size:
-        raise IndexError(f"one_hot: id {bad[0]} is out of range for num_classes={num_classes} (ids shape {ids.shape})")
-    return Tensor(np.eye(num_classes, dtype=dtype)[ids])
+    """One-hot vectors for a model's input: integer ``ids`` of any shape S -> Tensor of shape
+    S + (num_classes,) in ``dtype``; ``functional.one_hot``'s, which are int64 as torch's."""
+    return Tensor(functional.one_hot(ids, num_classes).data.astype(dtype, copy=False))
 
 
 def windows(ids, size: int, stride: int = 1) -> tuple[np.ndarray, np.ndarray]:
@@ -166,9 +155,8 @@ def windows(ids, size: int, stride: int = 1) -> tuple[np.ndarray, np.ndarray]:
     ids = _int_array("windows", "ids", ids)
     if ids.ndim != 1:
         raise ValueError(f"windows: ids must be 1-D, got shape {ids.shape}")
-    for argument, value in (("size", size), ("stride", stride)):
-        if not isinstance(value, (int, np.integer)) or value < 1:
-            raise ValueError(f"windows: {argument} must be a positive int, got {value!r}")
+    arguments.integer("windows", "size", size, low=1)
+    arguments.integer("windows", "stride", stride, low=1)
     starts = np.arange(0, max(len(ids) - size, 0), stride)
     contexts = ids[starts[:, None] + np.arange(size)]
     return contexts.reshape(len(starts), size), ids[starts + size]
@@ -218,8 +206,7 @@ def batches(*arrays, batch_size: int, shuffle: bool = True, seed: int | None = N
     sizes = [len(array) for array in arrays]
     if len(set(sizes)) != 1:
         raise ValueError(f"batches: arrays must agree in their first dimension, got shapes {[a.shape for a in arrays]}")
-    if not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
-        raise ValueError(f"batches: batch_size must be a positive int, got {batch_size!r}")
+    arguments.integer("batches", "batch_size", batch_size, low=1)
     count = sizes[0]
     order = _generator("batches", seed).permutation(count) if shuffle else np.arange(count)
     stop = count - count % batch_size if drop_last else count
@@ -265,12 +252,10 @@ def sample(model, start_ids, max_len: int, temperature: float = 1.0, top_k: int 
     start = _int_array("sample", "start_ids", start_ids).reshape(-1)
     if start.size == 0:
         raise ValueError("sample: start_ids is empty; pass at least one id, e.g. [vocab.bos_id]")
-    if not 0 < arguments.real("sample", "temperature", temperature) < math.inf:
-        raise ValueError(f"sample: temperature must be a finite number > 0, got {temperature}")
-    if top_k is not None and arguments.integer("sample", "top_k", top_k) < 1:
-        raise ValueError(f"sample: top_k must be None or a positive int, got {top_k!r}")
-    if arguments.integer("sample", "max_len", max_len) < 0:
-        raise ValueError(f"sample: max_len must be a non-negative int, got {max_len!r}")
+    arguments.number("sample", "temperature", temperature, low=0, high=math.inf, low_open=True, high_open=True)
+    if top_k is not None:
+        arguments.integer("sample", "top_k", top_k, low=1)
+    arguments.integer("sample", "max_len", max_len, low=0)
     _check_model("sample", model)
     generator = _generator("sample", seed)
     generated, state, ids = [], None, start[None, :]

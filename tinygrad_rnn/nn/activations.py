@@ -33,7 +33,7 @@ class Flatten(Module):
         self.end_dim = arguments.integer("Flatten", "end_dim", end_dim)
 
     def forward(self, x: Tensor) -> Tensor:
-        arguments.tensor("Flatten", "input", x)
+        arguments.instance("Flatten", "input", x, Tensor)
         return x.flatten(self.start_dim, self.end_dim)
 
     def extra_repr(self) -> str:
@@ -70,54 +70,49 @@ class GELU(Module):
 
     def __init__(self, approximate: str = "none"):
         super().__init__()
-        if approximate not in ("none", "tanh"):
-            raise ValueError(f"GELU: approximate must be 'none' or 'tanh', got {approximate!r}")
-        self.approximate = approximate
+        self.approximate = arguments.choice("GELU", "approximate", approximate, F.GELU_APPROXIMATIONS)
 
     def forward(self, x: Tensor) -> Tensor:
-        arguments.tensor("GELU", "input", x)
-        if x.dtype.kind != "f":
-            raise TypeError(f"GELU: input must be floating point, got dtype {x.dtype} (shape {x.shape})")
+        arguments.floating_point("GELU", "input", arguments.instance("GELU", "input", x, Tensor))
         return F.gelu(x, self.approximate)
 
     def extra_repr(self) -> str:
         return f"approximate={self.approximate!r}"
 
 
-def _softmax_dim(layer: str, dim: int | None, ndim: int) -> int:
-    """``dim``, or, when it is None, the dim PyTorch's legacy rule picks (with its warning)."""
-    if dim is not None:
-        return dim
-    warnings.warn(f"{layer}: implicit dimension choice is deprecated; pass dim= "
-                  f"(for a {ndim}-d input, dim={0 if ndim in (0, 1, 3) else 1} is used)", UserWarning, stacklevel=3)
-    return 0 if ndim in (0, 1, 3) else 1
+class _AlongDim(Module):
+    """A normalisation along ``dim``: ``function(x, dim)``, one of F's."""
+
+    function = None
+
+    def __init__(self, dim: int | None = None):
+        super().__init__()
+        self.dim = dim if dim is None else arguments.integer(type(self).__name__, "dim", dim)
+
+    def forward(self, x: Tensor) -> Tensor:
+        arguments.instance(type(self).__name__, "input", x, Tensor)
+        return self.function(x, self._dim_for(x.ndim))
+
+    def _dim_for(self, ndim: int) -> int:
+        """``dim``, or, when it is None, the dim PyTorch's legacy rule picks (with its warning)."""
+        if self.dim is not None:
+            return self.dim
+        legacy = 0 if ndim in (0, 1, 3) else 1
+        warnings.warn(f"{type(self).__name__}: implicit dimension choice is deprecated; pass dim= "
+                      f"(for a {ndim}-d input, dim={legacy} is used)", UserWarning, stacklevel=3)
+        return legacy
+
+    def extra_repr(self) -> str:
+        return f"dim={self.dim}"
 
 
-class Softmax(Module):
+class Softmax(_AlongDim):
     """exp(x) / sum(exp(x)) along ``dim``: each slice along it is a probability distribution."""
 
-    def __init__(self, dim: int | None = None):
-        super().__init__()
-        self.dim = dim if dim is None else arguments.integer("Softmax", "dim", dim)
-
-    def forward(self, x: Tensor) -> Tensor:
-        arguments.tensor("Softmax", "input", x)
-        return x.softmax(_softmax_dim("Softmax", self.dim, x.ndim))
-
-    def extra_repr(self) -> str:
-        return f"dim={self.dim}"
+    function = staticmethod(F.softmax)
 
 
-class LogSoftmax(Module):
+class LogSoftmax(_AlongDim):
     """x - logsumexp(x) along ``dim``, computed stably (no log of a softmax that underflowed)."""
 
-    def __init__(self, dim: int | None = None):
-        super().__init__()
-        self.dim = dim if dim is None else arguments.integer("LogSoftmax", "dim", dim)
-
-    def forward(self, x: Tensor) -> Tensor:
-        arguments.tensor("LogSoftmax", "input", x)
-        return x.log_softmax(_softmax_dim("LogSoftmax", self.dim, x.ndim))
-
-    def extra_repr(self) -> str:
-        return f"dim={self.dim}"
+    function = staticmethod(F.log_softmax)

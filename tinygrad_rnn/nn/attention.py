@@ -17,7 +17,7 @@ from .. import arguments
 from .. import functional as F
 from ..tensor import Tensor
 from . import init
-from .layers import Linear, _check_size, _float_dtype
+from .layers import Linear
 from .module import Module, Parameter
 
 
@@ -37,23 +37,22 @@ class MultiheadAttention(Module):
                  add_bias_kv: bool = False, add_zero_attn: bool = False, kdim: int | None = None,
                  vdim: int | None = None, batch_first: bool = False, dtype=np.float32):
         super().__init__()
-        _check_size("MultiheadAttention", "embed_dim", embed_dim)
+        arguments.integer("MultiheadAttention", "embed_dim", embed_dim, low=0)
         arguments.integer("MultiheadAttention", "num_heads", num_heads, low=1)
         if embed_dim % num_heads:
             raise ValueError(f"MultiheadAttention: embed_dim={embed_dim} must be divisible by "
                              f"num_heads={num_heads}")
-        if not 0.0 <= arguments.real("MultiheadAttention", "dropout", dropout) <= 1.0:
-            raise ValueError(f"MultiheadAttention: dropout must be a probability in [0, 1], got {dropout}")
+        arguments.probability("MultiheadAttention", "dropout", dropout)
         for name, flag in (("add_bias_kv", add_bias_kv), ("add_zero_attn", add_zero_attn)):
             if arguments.boolean("MultiheadAttention", name, flag):
                 raise NotImplementedError(f"MultiheadAttention: {name}=True is not supported")
-        dtype = _float_dtype("MultiheadAttention", dtype)
+        dtype = arguments.floating_dtype("MultiheadAttention", "dtype", dtype)
         self.embed_dim, self.num_heads, self.dropout = embed_dim, num_heads, dropout
         self.head_dim = embed_dim // num_heads
         self.kdim = embed_dim if kdim is None else kdim
         self.vdim = embed_dim if vdim is None else vdim
-        _check_size("MultiheadAttention", "kdim", self.kdim)
-        _check_size("MultiheadAttention", "vdim", self.vdim)
+        arguments.integer("MultiheadAttention", "kdim", self.kdim, low=0)
+        arguments.integer("MultiheadAttention", "vdim", self.vdim, low=0)
         self.batch_first = arguments.boolean("MultiheadAttention", "batch_first", batch_first)
         self._qkv_same_embed_dim = self.kdim == embed_dim and self.vdim == embed_dim
         if self._qkv_same_embed_dim:
@@ -111,7 +110,7 @@ class MultiheadAttention(Module):
         """
         owner = "MultiheadAttention"
         for name, tensor in (("query", query), ("key", key), ("value", value)):
-            arguments.tensor(owner, name, tensor)
+            arguments.instance(owner, name, tensor, Tensor)
         if arguments.boolean(owner, "is_causal", is_causal) and attn_mask is None:
             raise ValueError(f"{owner}: is_causal=True is a hint that attn_mask is the causal mask; "
                              "pass attn_mask too")

@@ -187,9 +187,9 @@ GATES = {"rnn_tanh": 1, "rnn_relu": 1, "lstm": 4, "gru": 3}  # of the Cell modul
 
 
 def check_sizes(owner: str, input_size, hidden_size) -> None:
-    for name, value in (("input_size", input_size), ("hidden_size", hidden_size)):
-        if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value <= 0:
-            raise ValueError(f"{owner}: {name} must be a positive int, got {value!r}")
+    """The sizes every cell and recurrent layer takes: ints >= 1."""
+    arguments.integer(owner, "input_size", input_size, low=1)
+    arguments.integer(owner, "hidden_size", hidden_size, low=1)
 
 
 def uniform_parameter(shape: tuple, hidden_size: int, dtype=np.float32) -> Parameter:
@@ -199,9 +199,8 @@ def uniform_parameter(shape: tuple, hidden_size: int, dtype=np.float32) -> Param
 
 
 def nonlinearity_mode(owner: str, nonlinearity: str) -> str:
-    if nonlinearity not in ("tanh", "relu"):
-        raise ValueError(f"{owner}: nonlinearity must be 'tanh' or 'relu', got {nonlinearity!r}")
-    return "rnn_" + nonlinearity
+    """The mode (a key of GATES, a recurrence's name) of an Elman RNN with this nonlinearity."""
+    return "rnn_" + arguments.choice(owner, "nonlinearity", nonlinearity, ("tanh", "relu"))
 
 
 class _CellBase(Module):
@@ -229,7 +228,7 @@ class _CellBase(Module):
     def _prepare(self, input: Tensor, hx: Tensor | None):
         """Batch a 1-D input, check shapes, and default hx to zeros."""
         name = type(self).__name__
-        arguments.tensor(name, "input", input)
+        arguments.instance(name, "input", input, Tensor)
         if input.ndim not in (1, 2):
             raise ValueError(f"{name}: input must be (N, input_size) or (input_size,), got shape {input.shape}")
         if input.shape[-1] != self.input_size:
@@ -244,7 +243,7 @@ class _CellBase(Module):
         expected = (x.shape[0], self.hidden_size) if batched else (self.hidden_size,)
         if hx is None:
             return x, Tensor(np.zeros((x.shape[0], self.hidden_size), input.dtype)), batched
-        arguments.tensor(name, "hx", hx)
+        arguments.instance(name, "hx", hx, Tensor)
         if hx.shape != expected:
             raise ValueError(f"{name}: hx has shape {hx.shape}, expected {expected}")
         if hx.dtype != input.dtype:

@@ -17,12 +17,9 @@ from ..tensor import Tensor
 
 
 def _check(fn: str, t, floating: bool = True) -> None:
-    if not isinstance(t, Tensor):
-        raise TypeError(f"{fn}: expected a Tensor, got {type(t).__name__}")
-    if floating and t.dtype.kind != "f":
-        raise TypeError(
-            f"{fn}: the tensor must be floating point, got dtype {t.dtype} (shape {t.shape})"
-        )
+    arguments.instance(fn, "tensor", t, Tensor)
+    if floating:
+        arguments.floating_point(fn, "tensor", t)
 
 
 def _fan_in_and_fan_out(fn: str, t: Tensor) -> tuple[int, int]:
@@ -35,29 +32,20 @@ def _fan_in_and_fan_out(fn: str, t: Tensor) -> tuple[int, int]:
     return t.shape[1] * receptive_field, t.shape[0] * receptive_field
 
 
+_GAINS = {"linear": 1.0, "sigmoid": 1.0, "tanh": 5.0 / 3, "relu": math.sqrt(2.0), "selu": 3.0 / 4}
+
+
 def calculate_gain(nonlinearity: str, param: float | None = None) -> float:
     """The factor that keeps activations' variance steady through ``nonlinearity``.
 
     linear and sigmoid 1, tanh 5/3, relu sqrt(2), leaky_relu sqrt(2 / (1 + slope^2))
     (``param`` is the slope, 0.01 by default), selu 3/4.
     """
-    if nonlinearity in ("linear", "sigmoid"):
-        return 1.0
-    if nonlinearity == "tanh":
-        return 5.0 / 3
-    if nonlinearity == "relu":
-        return math.sqrt(2.0)
+    arguments.choice("calculate_gain", "nonlinearity", nonlinearity, (*_GAINS, "leaky_relu"))
     if nonlinearity == "leaky_relu":
-        slope = 0.01 if param is None else param
-        if isinstance(slope, bool) or not isinstance(slope, (int, float)):
-            raise ValueError(f"calculate_gain: negative_slope {param!r} is not a number")
+        slope = 0.01 if param is None else arguments.real("calculate_gain", "negative_slope", param)
         return math.sqrt(2.0 / (1 + slope**2))
-    if nonlinearity == "selu":
-        return 3.0 / 4
-    raise ValueError(
-        f"calculate_gain: unsupported nonlinearity {nonlinearity!r} "
-        "(expected linear, sigmoid, tanh, relu, leaky_relu or selu)"
-    )
+    return _GAINS[nonlinearity]
 
 
 def _fill(t: Tensor, values) -> Tensor:
@@ -134,8 +122,7 @@ def kaiming_uniform_(t: Tensor, a: float = 0.0, mode: str = "fan_in",
     """
     _check("kaiming_uniform_", t)
     arguments.number("kaiming_uniform_", "a", a, -math.inf, math.inf, True, True)
-    if mode not in ("fan_in", "fan_out"):
-        raise ValueError(f"kaiming_uniform_: mode must be 'fan_in' or 'fan_out', got {mode!r}")
+    arguments.choice("kaiming_uniform_", "mode", mode, ("fan_in", "fan_out"))
     fan_in, fan_out = _fan_in_and_fan_out("kaiming_uniform_", t)
     fan = fan_in if mode == "fan_in" else fan_out
     if fan == 0:

@@ -14,18 +14,6 @@ from . import init
 from .module import Module, Parameter
 
 
-def _float_dtype(layer: str, dtype) -> np.dtype:
-    dtype = np.dtype(dtype)
-    if dtype.kind != "f":
-        raise TypeError(f"{layer}: dtype must be floating point, got {dtype}")
-    return dtype
-
-
-def _check_size(layer: str, name: str, value) -> None:
-    if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < 0:
-        raise ValueError(f"{layer}: {name} must be a non-negative int, got {value!r}")
-
-
 class Linear(Module):
     """``y = x @ weight.T + bias`` for ``x`` of shape ``(*, in_features)`` -> ``(*, out_features)``.
 
@@ -35,9 +23,9 @@ class Linear(Module):
 
     def __init__(self, in_features: int, out_features: int, bias: bool = True, dtype=np.float32):
         super().__init__()
-        _check_size("Linear", "in_features", in_features)
-        _check_size("Linear", "out_features", out_features)
-        dtype = _float_dtype("Linear", dtype)
+        arguments.integer("Linear", "in_features", in_features, low=0)
+        arguments.integer("Linear", "out_features", out_features, low=0)
+        dtype = arguments.floating_dtype("Linear", "dtype", dtype)
         self.in_features, self.out_features = in_features, out_features
         self.weight = Parameter(np.empty((out_features, in_features), dtype))
         if bias:
@@ -54,7 +42,7 @@ class Linear(Module):
             init.uniform_(self.bias, -bound, bound)
 
     def forward(self, x: Tensor) -> Tensor:
-        arguments.tensor("Linear", "input", x)
+        arguments.instance("Linear", "input", x, Tensor)
         if x.dtype != self.weight.dtype:
             raise TypeError(f"Linear: input dtype {x.dtype} differs from the weight's {self.weight.dtype} "
                             f"(input shape {x.shape}); convert one with .to()")
@@ -85,9 +73,9 @@ class Embedding(Module):
     def __init__(self, num_embeddings: int, embedding_dim: int, padding_idx: int | None = None,
                  dtype=np.float32):
         super().__init__()
-        _check_size("Embedding", "num_embeddings", num_embeddings)
-        _check_size("Embedding", "embedding_dim", embedding_dim)
-        dtype = _float_dtype("Embedding", dtype)
+        arguments.integer("Embedding", "num_embeddings", num_embeddings, low=0)
+        arguments.integer("Embedding", "embedding_dim", embedding_dim, low=0)
+        dtype = arguments.floating_dtype("Embedding", "dtype", dtype)
         if padding_idx is not None:
             arguments.integer("Embedding", "padding_idx", padding_idx)
             if not -num_embeddings <= padding_idx < num_embeddings:
@@ -124,9 +112,7 @@ class Dropout(Module):
 
     def __init__(self, p: float = 0.5):
         super().__init__()
-        if not 0.0 <= arguments.real("Dropout", "p", p) <= 1.0:
-            raise ValueError(f"Dropout: p must be a probability in [0, 1], got p={p}")
-        self.p = p
+        self.p = arguments.probability("Dropout", "p", p)
 
     def forward(self, x: Tensor) -> Tensor:
         return F.dropout(x, self.p, self.training)

@@ -17,14 +17,13 @@ def _constant(owner: str, name: str, value) -> Tensor | None:
     """An optional weight as a float tensor (a list becomes float32, an ndarray keeps its dtype)."""
     if value is None or isinstance(value, Tensor):
         return value
-    return Tensor(value if isinstance(value, np.ndarray) else F._as_array(owner, name, value, np.float32))
+    return Tensor(value if isinstance(value, np.ndarray) else arguments.array(owner, name, value, np.float32))
 
 
 class _Loss(Module):
     def __init__(self, reduction: str = "mean"):
         super().__init__()
-        F._check_reduction(type(self).__name__, reduction)
-        self.reduction = reduction
+        self.reduction = arguments.choice(type(self).__name__, "reduction", reduction, F.REDUCTIONS)
 
     def extra_repr(self) -> str:
         return f"reduction={self.reduction!r}"
@@ -37,11 +36,9 @@ class CrossEntropyLoss(_Loss):
     def __init__(self, weight=None, ignore_index: int = -100, reduction: str = "mean",
                  label_smoothing: float = 0.0):
         super().__init__(reduction)
-        if not 0.0 <= arguments.real("CrossEntropyLoss", "label_smoothing", label_smoothing) <= 1.0:
-            raise ValueError(f"CrossEntropyLoss: label_smoothing must be in [0, 1], got {label_smoothing}")
         self.register_buffer("weight", _constant(type(self).__name__, "weight", weight))
         self.ignore_index = arguments.integer(type(self).__name__, "ignore_index", ignore_index)
-        self.label_smoothing = label_smoothing
+        self.label_smoothing = arguments.probability("CrossEntropyLoss", "label_smoothing", label_smoothing)
 
     def forward(self, input: Tensor, target) -> Tensor:
         return F.cross_entropy(input, target, self.weight, self.ignore_index, self.reduction,

@@ -14,8 +14,9 @@ from collections import OrderedDict, namedtuple
 
 import numpy as np
 
+from .. import arguments
 from ..autograd import topological_order
-from ..tensor import Tensor, on_cpu, supported_dtype
+from ..tensor import Conversions, Tensor, on_cpu, supported_dtype
 
 
 class Parameter(Tensor):
@@ -29,11 +30,7 @@ class Parameter(Tensor):
 
     def __init__(self, data, requires_grad: bool = True):
         super().__init__(data.data if isinstance(data, Tensor) else data)
-        if self.dtype.kind != "f":
-            raise TypeError(
-                f"Parameter: data must be floating point, "
-                f"got dtype {self.dtype} (shape {self.shape})"
-            )
+        arguments.floating_point("Parameter", "data", self)
         self.requires_grad = requires_grad
 
     def __repr__(self) -> str:
@@ -43,7 +40,7 @@ class Parameter(Tensor):
 IncompatibleKeys = namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])
 
 
-class Module:
+class Module(Conversions):
     """Base class of every layer and model; subclasses define ``forward``.
 
     Assigning a Parameter, a Module or (once registered) a buffer to an
@@ -85,20 +82,13 @@ class Module:
         elif isinstance(value, Module):
             self._check_not_inside(name, value)
             self._put(modules, name, value)
-        elif name in params:
+        elif name in params or name in modules:  # a Parameter or a Module went above; None marks it absent
+            registry, kind, expected = ((params, "parameter", "nn.Parameter") if name in params
+                                        else (modules, "submodule", "nn.Module"))
             if value is not None:
-                raise TypeError(
-                    f"{type(self).__name__}: cannot assign {type(value).__name__} to parameter "
-                    f"'{name}' (nn.Parameter or None expected)"
-                )
-            params[name] = None
-        elif name in modules:
-            if value is not None:
-                raise TypeError(
-                    f"{type(self).__name__}: cannot assign {type(value).__name__} to submodule "
-                    f"'{name}' (nn.Module or None expected)"
-                )
-            modules[name] = None
+                raise TypeError(f"{type(self).__name__}: cannot assign {type(value).__name__} to {kind} "
+                                f"'{name}' ({expected} or None expected)")
+            registry[name] = None
         elif name in buffers:
             if value is not None and not isinstance(value, Tensor):
                 raise TypeError(
@@ -170,25 +160,20 @@ class Module:
 
     def register_parameter(self, name: str, param: Parameter | None) -> None:
         """Register ``param`` (or None, for an optional weight that is absent) under ``name``."""
-        if not isinstance(param, Parameter) and param is not None:
-            raise TypeError(
-                f"{type(self).__name__}: cannot register {type(param).__name__} as parameter "
-                f"'{name}' (nn.Parameter or None expected)"
-            )
-        if name not in self._parameters:
-            self._check_new_name("parameter", name)
-        self._put(self._parameters, name, param)
+        self._register("parameter", self._parameters, name, param, Parameter, "nn.Parameter or None expected")
 
     def register_buffer(self, name: str, tensor: Tensor | None) -> None:
         """Register a tensor that is part of the state (saved, converted) but not trained."""
-        if not isinstance(tensor, Tensor) and tensor is not None:
+        self._register("buffer", self._buffers, name, tensor, Tensor, "Tensor or None expected")
+
+    def _register(self, kind: str, registry: dict, name: str, value, cls: type, expected: str) -> None:
+        if not isinstance(value, cls) and value is not None:
             raise TypeError(
-                f"{type(self).__name__}: cannot register {type(tensor).__name__} as buffer "
-                f"'{name}' (Tensor or None expected)"
+                f"{type(self).__name__}: cannot register {type(value).__name__} as {kind} '{name}' ({expected})"
             )
-        if name not in self._buffers:
-            self._check_new_name("buffer", name)
-        self._put(self._buffers, name, tensor)
+        if name not in registry:
+            self._check_new_name(kind, name)
+        self._put(registry, name, value)
 
     def add_module(self, name: str, module: Module | None) -> None:
         """Register ``module`` as a child under ``name`` (which may be a number, like '0')."""
@@ -322,9 +307,8 @@ class Module:
         """
         if on_cpu(f"{type(self).__name__}.to", dtype):
             return self
-        dtype = supported_dtype(f"{type(self).__name__}.to", dtype)
-        if dtype.kind != "f":
-            raise TypeError(f"{type(self).__name__}.to: dtype must be floating point, got {dtype}")
+        owner = f"{type(self).__name__}.to"
+        dtype = arguments.floating_dtype(owner, "dtype", supported_dtype(owner, dtype))
         tensors = list(self.parameters()) + list(self.buffers())
         for tensor in tensors:
             if tensor.dtype.kind == "f" and tensor.dtype != dtype:
@@ -332,22 +316,6 @@ class Module:
                 if tensor.grad is not None:
                     tensor.grad = tensor.grad.astype(dtype)
         return self
-
-    def cpu(self) -> Module:
-        return self
-
-    def cuda(self, device=None) -> Module:
-        """A ValueError: there is no GPU here (kept so that PyTorch code fails with a clear message)."""
-        return self.to("cuda")
-
-    def half(self) -> Module:
-        return self.to(np.float16)
-
-    def float(self) -> Module:
-        return self.to(np.float32)
-
-    def double(self) -> Module:
-        return self.to(np.float64)
 
     # -- state -----------------------------------------------------------------------
 

@@ -8,7 +8,6 @@ from .. import arguments
 from .. import functional as F
 from ..tensor import Tensor
 from . import init
-from .layers import _float_dtype
 from .module import Module, Parameter
 
 
@@ -31,7 +30,7 @@ class LayerNorm(Module):
         self.normalized_shape = tuple(int(size) for size in shape)
         self.eps = arguments.number("LayerNorm", "eps", eps, low=0)
         self.elementwise_affine = arguments.boolean("LayerNorm", "elementwise_affine", elementwise_affine)
-        dtype = _float_dtype("LayerNorm", dtype)
+        dtype = arguments.floating_dtype("LayerNorm", "dtype", dtype)
         if elementwise_affine:
             self.weight = Parameter(np.empty(self.normalized_shape, dtype))
             if bias:
@@ -50,7 +49,7 @@ class LayerNorm(Module):
             init.zeros_(self.bias)
 
     def forward(self, x: Tensor) -> Tensor:
-        arguments.tensor("LayerNorm", "input", x)
+        arguments.instance("LayerNorm", "input", x, Tensor)
         if self.weight is not None and x.dtype != self.weight.dtype:
             raise TypeError(f"LayerNorm: input dtype {x.dtype} differs from the weight's {self.weight.dtype} "
                             f"(input shape {x.shape}); convert one with .to()")

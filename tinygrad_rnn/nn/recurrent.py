@@ -32,7 +32,7 @@ from .. import arguments
 from ..creation import cat, stack
 from ..scan import scan
 from ..tensor import Tensor
-from .cells import check_sizes
+from .cells import check_sizes, nonlinearity_mode
 from .module import Module
 from .recurrences import Recurrence, recurrence
 from .utils.rnn import PackedSequence, batch_sizes_of
@@ -70,10 +70,8 @@ class RNNBase(Module):
         name = type(self).__name__
         self.recurrence = recurrence(name, recurrence_name)
         check_sizes(name, input_size, hidden_size)
-        if isinstance(num_layers, bool) or not isinstance(num_layers, (int, np.integer)) or num_layers < 1:
-            raise ValueError(f"{name}: num_layers must be a positive int, got {num_layers!r}")
-        if isinstance(dropout, bool) or not isinstance(dropout, (int, float)) or not 0 <= dropout <= 1:
-            raise ValueError(f"{name}: dropout must be a number in [0, 1], got {dropout!r}")
+        arguments.integer(name, "num_layers", num_layers, low=1)
+        arguments.probability(name, "dropout", dropout)
         if dropout and num_layers == 1:  # as PyTorch warns
             warnings.warn(f"{name}: dropout is applied between stacked layers, after all but the last, so with "
                           f"num_layers=1 it does nothing; got dropout={dropout} and num_layers=1", UserWarning,
@@ -122,8 +120,7 @@ class RNNBase(Module):
             batched, steps = True, len(batch_sizes)
             sorted_indices, unsorted_indices = input.sorted_indices, input.unsorted_indices
         else:
-            if not isinstance(input, Tensor):
-                raise TypeError(f"{name}: input must be a Tensor or PackedSequence, got {type(input).__name__}")
+            arguments.instance(name, "input", input, (Tensor, PackedSequence))
             if input.ndim not in (2, 3):
                 layout = "(N, T, input_size)" if self.batch_first else "(T, N, input_size)"
                 raise ValueError(f"{name}: input must be {layout} or unbatched (T, input_size), got shape {input.shape}")
@@ -162,14 +159,11 @@ class RNNBase(Module):
                 raise TypeError(f"{name}: hx must be a tuple (h_0, c_0), got {got}")
             components = tuple(hx)
         else:
-            if not isinstance(hx, Tensor):
-                raise TypeError(f"{name}: hx must be a Tensor, got {type(hx).__name__}")
-            components = (hx,)
+            components = (arguments.instance(name, "hx", hx, Tensor),)
         expected = shape if batched else (shape[0], shape[2])
         checked = []
         for label, h in zip(("h_0", "c_0"), components):
-            if not isinstance(h, Tensor):
-                raise TypeError(f"{name}: {label} must be a Tensor, got {type(h).__name__}")
+            arguments.instance(name, label, h, Tensor)
             if h.shape != expected:
                 raise ValueError(
                     f"{name}: {label} has shape {h.shape}, expected {expected} = "
@@ -224,58 +218,6 @@ class RNNBase(Module):
         return (output.transpose(0, 1) if self.batch_first else output), h_n
 
 
-class RNN(RNNBase):
-    """Elman RNN: h_t = act(x_t W_ih^T + b_ih + h_{t-1} W_hh^T + b_hh), act tanh or relu.
-
-    ``RNN(input_size, hidden_size, num_layers=1, nonlinearity='tanh', bias=True,
-    batch_first=False, dropout=0.0, bidirectional=False, fused=True)``;
-    ``forward(input, hx=None) -> (output, h_n)``, shapes as in RNNBase.forward.
-    """
-
-    def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1,
-                 nonlinearity: str = "tanh", bias: bool = True, batch_first: bool = False,
-                 dropout: float = 0.0, bidirectional: bool = False, fused: bool = True):
-        if nonlinearity not in ("tanh", "relu"):
-            raise ValueError(f"RNN: nonlinearity must be 'tanh' or 'relu', got {nonlinearity!r}")
-        super().__init__("rnn_" + nonlinearity, input_size, hidden_size, num_layers, bias, batch_first, dropout,
-                         bidirectional, fused)
-        self.nonlinearity = nonlinearity
-
-    def extra_repr(self) -> str:
-        text = super().extra_repr()
-        return text if self.nonlinearity == "tanh" else text + f", nonlinearity={self.nonlinearity!r}"
-
-
-class LSTM(RNNBase):
-    """Long short-term memory; gates i, f, g, o stacked in that order in each weight.
-
-    ``LSTM(input_size, hidden_size, num_layers=1, bias=True, batch_first=False,
-    dropout=0.0, bidirectional=False, fused=True)``;
-    ``forward(input, (h_0, c_0)=None) -> (output, (h_n, c_n))``.
-    """
-
-    def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, bias: bool = True,
-                 batch_first: bool = False, dropout: float = 0.0, bidirectional: bool = False,
-                 fused: bool = True):
-        super().__init__("lstm", input_size, hidden_size, num_layers, bias, batch_first, dropout,
-                         bidirectional, fused)
-
-
-class GRU(RNNBase):
-    """Gated recurrent unit; gates r, z, n stacked in that order in each weight.
-
-    ``GRU(input_size, hidden_size, num_layers=1, bias=True, batch_first=False,
-    dropout=0.0, bidirectional=False, fused=True)``;
-    ``forward(input, h_0=None) -> (output, h_n)``.
-    """
-
-    def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, bias: bool = True,
-                 batch_first: bool = False, dropout: float = 0.0, bidirectional: bool = False,
-                 fused: bool = True):
-        super().__init__("gru", input_size, hidden_size, num_layers, bias, batch_first, dropout,
-                         bidirectional, fused)
-
-
 class _Named(RNNBase):
     """A layer whose class names its recurrence: ``recurrence_name``, and RNNBase's arguments.
 
@@ -289,6 +231,48 @@ class _Named(RNNBase):
                  batch_first: bool = False, dropout: float = 0.0, bidirectional: bool = False, fused: bool = True):
         super().__init__(self.recurrence_name, input_size, hidden_size, num_layers, bias, batch_first, dropout,
                          bidirectional, fused)
+
+
+class RNN(RNNBase):
+    """Elman RNN: h_t = act(x_t W_ih^T + b_ih + h_{t-1} W_hh^T + b_hh), act tanh or relu.
+
+    ``RNN(input_size, hidden_size, num_layers=1, nonlinearity='tanh', bias=True,
+    batch_first=False, dropout=0.0, bidirectional=False, fused=True)``;
+    ``forward(input, hx=None) -> (output, h_n)``, shapes as in RNNBase.forward.
+    """
+
+    def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1,
+                 nonlinearity: str = "tanh", bias: bool = True, batch_first: bool = False,
+                 dropout: float = 0.0, bidirectional: bool = False, fused: bool = True):
+        super().__init__(nonlinearity_mode("RNN", nonlinearity), input_size, hidden_size, num_layers, bias,
+                         batch_first, dropout, bidirectional, fused)
+        self.nonlinearity = nonlinearity
+
+    def extra_repr(self) -> str:
+        text = super().extra_repr()
+        return text if self.nonlinearity == "tanh" else text + f", nonlinearity={self.nonlinearity!r}"
+
+
+class LSTM(_Named):
+    """Long short-term memory; gates i, f, g, o stacked in that order in each weight.
+
+    ``LSTM(input_size, hidden_size, num_layers=1, bias=True, batch_first=False,
+    dropout=0.0, bidirectional=False, fused=True)``;
+    ``forward(input, (h_0, c_0)=None) -> (output, (h_n, c_n))``.
+    """
+
+    recurrence_name = "lstm"
+
+
+class GRU(_Named):
+    """Gated recurrent unit; gates r, z, n stacked in that order in each weight.
+
+    ``GRU(input_size, hidden_size, num_layers=1, bias=True, batch_first=False,
+    dropout=0.0, bidirectional=False, fused=True)``;
+    ``forward(input, h_0=None) -> (output, h_n)``.
+    """
+
+    recurrence_name = "gru"
 
 
 class PeepholeLSTM(_Named):

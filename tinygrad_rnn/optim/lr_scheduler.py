@@ -236,8 +236,7 @@ class OneCycleLR(LRScheduler):
         else:
             raise ValueError(f"{owner}: give total_steps, or both epochs and steps_per_epoch")
         pct_start = arguments.number(owner, "pct_start", pct_start, 0.0, 1.0)
-        if anneal_strategy not in ("cos", "linear"):
-            raise ValueError(f"{owner}: anneal_strategy must be 'cos' or 'linear', got {anneal_strategy!r}")
+        arguments.choice(owner, "anneal_strategy", anneal_strategy, ("cos", "linear"))
         self.anneal_strategy = anneal_strategy
         # Each phase runs from the previous one's end_step to its own, between two of the group's entries.
         phases = [(float(pct_start * self.total_steps) - 1, "initial_lr", "max_lr", "max_momentum", "base_momentum")]
@@ -322,10 +321,8 @@ class ReduceLROnPlateau(LRScheduler):
         self.optimizer = _check_optimizer(owner, optimizer)
         if arguments.real(owner, "factor", factor) >= 1.0:
             raise ValueError(f"{owner}: factor must be < 1.0, got {factor}")
-        if mode not in ("min", "max"):
-            raise ValueError(f"{owner}: mode must be 'min' or 'max', got {mode!r}")
-        if threshold_mode not in ("rel", "abs"):
-            raise ValueError(f"{owner}: threshold_mode must be 'rel' or 'abs', got {threshold_mode!r}")
+        arguments.choice(owner, "mode", mode, ("min", "max"))
+        arguments.choice(owner, "threshold_mode", threshold_mode, ("rel", "abs"))
         self.factor = factor
         self.default_min_lr = None if isinstance(min_lr, (list, tuple)) else min_lr
         self.min_lrs = _per_group(owner, "min_lr", optimizer, min_lr)

@@ -20,7 +20,7 @@ def _grads(fn: str, parameters) -> list[np.ndarray]:
         )
     parameters = list(parameters)
     for p in parameters:
-        arguments.tensor(fn, "parameters", p)
+        arguments.instance(fn, "parameters", p, Tensor)
     return [p.grad for p in parameters if p.grad is not None]
 
 
@@ -36,12 +36,10 @@ def clip_grad_norm_(parameters, max_norm: float, norm_type: float = 2.0,
     ``foreach`` is accepted for PyTorch compatibility and ignored. Returns the
     total norm before clipping as a 0-d tensor (0.0 when no parameter has a gradient).
     """
-    max_norm = arguments.real("clip_grad_norm_", "max_norm", max_norm)
-    norm_type = math.inf if norm_type == "inf" else arguments.real("clip_grad_norm_", "norm_type", norm_type)
-    if not max_norm >= 0:  # NaN too: it would silently switch clipping off
-        raise ValueError(f"clip_grad_norm_: max_norm must be >= 0, got {max_norm}")
-    if not norm_type > 0:
-        raise ValueError(f"clip_grad_norm_: norm_type must be positive or inf, got {norm_type}")
+    # a NaN max_norm would silently switch clipping off: number() refuses it
+    max_norm = arguments.number("clip_grad_norm_", "max_norm", max_norm, low=0)
+    norm_type = arguments.number("clip_grad_norm_", "norm_type", math.inf if norm_type == "inf" else norm_type,
+                                 low=0, low_open=True)
     grads = _grads("clip_grad_norm_", parameters)
     if not grads:
         return Tensor(np.zeros((), np.float32))
@@ -63,8 +61,7 @@ def clip_grad_norm_(parameters, max_norm: float, norm_type: float = 2.0,
 
 def clip_grad_value_(parameters, clip_value: float) -> None:
     """Clamp every gradient element into [-clip_value, clip_value], in place."""
-    clip_value = arguments.real("clip_grad_value_", "clip_value", clip_value)
-    if not clip_value >= 0:  # NaN too: it would turn every gradient into NaN
-        raise ValueError(f"clip_grad_value_: clip_value must be >= 0, got {clip_value}")
+    # a NaN clip_value would turn every gradient into NaN: number() refuses it
+    clip_value = arguments.number("clip_grad_value_", "clip_value", clip_value, low=0)
     for g in _grads("clip_grad_value_", parameters):
         np.clip(g, -clip_value, clip_value, out=g)

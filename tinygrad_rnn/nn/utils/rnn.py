@@ -77,7 +77,7 @@ def batch_sizes_of(owner: str, sequence: PackedSequence) -> np.ndarray:
     """The ``batch_sizes`` of a well-formed packed sequence: positive, non-increasing,
     adding up to the rows of ``data``, with orders (if any) that permute the batch_sizes[0]
     sequences; anything else raises."""
-    arguments.tensor(owner, "PackedSequence.data", sequence.data)
+    arguments.instance(owner, "PackedSequence.data", sequence.data, Tensor)
     batch_sizes = np.asarray(sequence.batch_sizes)
     if batch_sizes.ndim != 1 or batch_sizes.dtype.kind not in "iu" or batch_sizes.size == 0:
         raise TypeError(f"{owner}: batch_sizes must be a non-empty 1-D integer array, got {batch_sizes!r}")
@@ -128,7 +128,7 @@ def pack_padded_sequence(input: Tensor, lengths, batch_first: bool = False,
     With ``enforce_sorted`` the lengths must be in decreasing order; otherwise
     the batch is sorted here and the order recorded so it can be restored.
     """
-    arguments.tensor("pack_padded_sequence", "input", input)
+    arguments.instance("pack_padded_sequence", "input", input, Tensor)
     if input.ndim < 2:
         raise ValueError(f"pack_padded_sequence: input must be at least 2-D, got shape {input.shape}")
     if batch_first:
@@ -157,8 +157,7 @@ def pack_padded_sequence(input: Tensor, lengths, batch_first: bool = False,
 def pad_packed_sequence(sequence: PackedSequence, batch_first: bool = False,
                         padding_value: float = 0.0, total_length: int | None = None):
     """Undo packing: returns ``(padded, lengths)``, padded (T, N, *) in the original order."""
-    if not isinstance(sequence, PackedSequence):
-        raise TypeError(f"pad_packed_sequence: sequence must be a PackedSequence, got {type(sequence).__name__}")
+    arguments.instance("pad_packed_sequence", "sequence", sequence, PackedSequence)
     batch_sizes = batch_sizes_of("pad_packed_sequence", sequence)
     steps, batch = len(batch_sizes), int(batch_sizes[0])
     if total_length is not None:
@@ -187,7 +186,7 @@ def pad_sequence(sequences, batch_first: bool = False, padding_value: float = 0.
     if not sequences:
         raise ValueError("pad_sequence: expected a non-empty list of tensors")
     for i, s in enumerate(sequences):
-        arguments.tensor("pad_sequence", f"sequences[{i}]", s)
+        arguments.instance("pad_sequence", f"sequences[{i}]", s, Tensor)
     tail = sequences[0].shape[1:]
     for i, s in enumerate(sequences):
         if s.ndim < 1 or s.shape[1:] != tail:
