@@ -30,7 +30,7 @@ from tinygrad_rnn.compiler import UnsupportedStep, explain
 from tinygrad_rnn.nn.cells import gru_cell, lstm_cell, rnn_relu_cell, rnn_tanh_cell
 from tinygrad_rnn.testing import RecurrentStep, recurrent_steps
 
-# numba's pedantic SSA check warns about the activations of kernels/recurrent.py, which it compiles fine
+# numba's pedantic SSA check warns about the activations of kernels/activations.py, which it compiles fine
 
 
 THOROUGH = os.environ.get("HYPOTHESIS_PROFILE") == "thorough"
