@@ -5,6 +5,8 @@ import numpy as np
 from ..autograd import Function, SliceGrad
 from . import xp
 
+__all__ = ["Embedding"]
+
 
 class Embedding(Function):
     """``weight[indices]`` for a ``(num_embeddings, dim)`` table; output ``(*indices.shape, dim)``.
