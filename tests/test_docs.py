@@ -23,7 +23,6 @@ import numpy as np
 import pytest
 
 import tinygrad_rnn as tg
-from tinygrad_rnn import Function
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = ROOT / "docs"
@@ -76,7 +75,6 @@ class Page:
         if title:
             check_quote(title["path"], code)
             return
-        registry = dict(Function.registry)  # a page may define a primitive; keep the suite's registry
         cwd = os.getcwd()
         os.chdir(self.directory)
         try:
@@ -89,8 +87,6 @@ class Page:
             pytest.skip(str(err))
         finally:
             os.chdir(cwd)
-            Function.registry.clear()
-            Function.registry.update(registry)
 
 
 def check_quote(path: str, quote: str) -> None:

@@ -24,11 +24,7 @@ def leaf(shape, seed=0, dtype=np.float64):
 
 
 def cube_with_one_wrong_gradient():
-    """A throwaway primitive x**3 whose backward is wrong at BAD_ELEMENT only.
-
-    Subclasses of Function register themselves: the caller removes it from
-    Function.registry when done (see the finally blocks below).
-    """
+    """A throwaway primitive x**3 whose backward is wrong at BAD_ELEMENT only."""
 
     class WrongCube(Function):
         def forward(self, x):
@@ -58,28 +54,22 @@ def test_passes_correct_gradients(pair):
 
 def test_catches_a_wrong_backward_and_names_input_element_and_values():
     WrongCube = cube_with_one_wrong_gradient()
-    try:
-        x, y = leaf((3,), seed=1), leaf((2, 4), seed=2)
-        with pytest.raises(GradcheckError) as info:
-            gradcheck(lambda x, y: x.sum() * WrongCube.apply(y), [x, y])
-        message = str(info.value)
-        assert f"input 1 (shape (2, 4)), element {BAD_ELEMENT}" in message
-        analytical, numerical = _numbers_in(message)
-        np.testing.assert_allclose(analytical, 2 * numerical, rtol=1e-6)  # the doubled entry
-    finally:
-        Function.registry.pop(WrongCube.name)
+    x, y = leaf((3,), seed=1), leaf((2, 4), seed=2)
+    with pytest.raises(GradcheckError) as info:
+        gradcheck(lambda x, y: x.sum() * WrongCube.apply(y), [x, y])
+    message = str(info.value)
+    assert f"input 1 (shape (2, 4)), element {BAD_ELEMENT}" in message
+    analytical, numerical = _numbers_in(message)
+    np.testing.assert_allclose(analytical, 2 * numerical, rtol=1e-6)  # the doubled entry
 
 
 def test_fast_mode_catches_a_wrong_backward_too():
     WrongCube = cube_with_one_wrong_gradient()
-    try:
-        x, y = leaf((3,), seed=1), leaf((2, 4), seed=2)
-        with pytest.raises(GradcheckError, match=r"input 1 \(shape \(2, 4\)\), random direction: "
-                                                 r"analytical .* vs numerical"):
-            gradcheck(lambda x, y: x.sum() * WrongCube.apply(y), [x, y], fast_mode=True)
-        assert gradcheck(lambda x: x.exp(), [x], fast_mode=True)
-    finally:
-        Function.registry.pop(WrongCube.name)
+    x, y = leaf((3,), seed=1), leaf((2, 4), seed=2)
+    with pytest.raises(GradcheckError, match=r"input 1 \(shape \(2, 4\)\), random direction: "
+                                             r"analytical .* vs numerical"):
+        gradcheck(lambda x, y: x.sum() * WrongCube.apply(y), [x, y], fast_mode=True)
+    assert gradcheck(lambda x: x.exp(), [x], fast_mode=True)
 
 
 def test_a_gradient_missing_from_one_input_is_caught():
@@ -90,11 +80,8 @@ def test_a_gradient_missing_from_one_input_is_caught():
         def backward(self, grad):
             return grad, None  # wrong twice: a's gradient is b, and b gets none
 
-    try:
-        with pytest.raises(GradcheckError, match="input 0"):
-            gradcheck(ForgetsSecondInput.apply, [leaf(3, seed=1), leaf(3, seed=2)])
-    finally:
-        Function.registry.pop(ForgetsSecondInput.name)
+    with pytest.raises(GradcheckError, match="input 0"):
+        gradcheck(ForgetsSecondInput.apply, [leaf(3, seed=1), leaf(3, seed=2)])
 
 
 def test_float32_inputs_are_checked_in_float64():

@@ -31,7 +31,7 @@ from tinygrad_rnn.testing import RecurrentStep, recurrent_steps
 
 from layer_kinds import KINDS
 
-# numba's pedantic SSA check warns about the activations of kernels/recurrent.py, which it compiles fine
+# numba's pedantic SSA check warns about the activations of kernels/activations.py, which it compiles fine
 
 
 THOROUGH = os.environ.get("HYPOTHESIS_PROFILE") == "thorough"

@@ -710,11 +710,17 @@ def run_hvp(args) -> dict:
     return results
 
 
+def _measured(results: dict, what: str) -> None:
+    """Print the first line of a result: what was measured, how often, on which machine, at what load."""
+    facts, load = results["machine"], results["machine"]["load_average_1min"]
+    print(f"{what}, float32, ms, median of {results['settings']['rounds']} rounds; {facts['cpu']}"
+          + ("" if load is None else f"; load average {load:.2f}"))
+
+
 def _print_hvp(results: dict) -> None:
-    settings, facts = results["settings"], results["machine"]
-    print(f"Hessian-vector product with all weights vs one training step, {settings['config']} "
-          f"{settings['shape (N, T, in, H)']}, float32, ms, median of {settings['rounds']} rounds; "
-          f"{facts['cpu']}; load average {facts['load_average_1min']:.2f}")
+    settings = results["settings"]
+    _measured(results, f"Hessian-vector product with all weights vs one training step, {settings['config']} "
+                       f"{settings['shape (N, T, in, H)']}")
     for kind, times in results["ms"].items():
         ratios = ", ".join(f"{name} {r:.2f}x" for name, r in results["hvp_over_step"][kind].items())
         print(f"  {kind}: " + ", ".join(f"{name} {t:.2f}" for name, t in times.items()) + f"; hvp/step: {ratios}")
@@ -777,10 +783,9 @@ def run_threads(args) -> dict:
 
 
 def _print_threads(results: dict) -> None:
-    settings, facts = results["settings"], results["machine"]
-    print(f"fused training step, float32, ms, median of {settings['rounds']} rounds, OpenBLAS threads "
-          f"{settings['openblas_threads']}, {'one core kept busy' if settings['busy'] else 'no added load'}; "
-          f"{facts['cpu']}; load average {facts['load_average_1min']:.2f}")
+    settings = results["settings"]
+    _measured(results, f"fused training step, OpenBLAS threads {settings['openblas_threads']}, "
+                       f"{'one core kept busy' if settings['busy'] else 'no added load'}")
     for case, ms in results["ms"].items():
         shape = RNN_CONFIGS[case.split()[1]]
         print(f"  {case} {shape}: limit off {ms['limit off']:.2f}, on {ms['limit on']:.2f}, "
@@ -790,41 +795,38 @@ def _print_threads(results: dict) -> None:
 # -- command line -------------------------------------------------------------------
 
 
+def _command(commands, name: str, run, repeat: int, summary: str) -> argparse.ArgumentParser:
+    """The subcommand ``name`` running ``run``, with the options every benchmark takes."""
+    command = commands.add_parser(name, help=summary)
+    command.add_argument("--repeat", type=int, default=repeat, help=f"interleaved rounds ({repeat})")
+    command.add_argument("--quick", action="store_true", help="a few rounds: a smoke test")
+    command.add_argument("--json", metavar="PATH", help="also write the numbers as JSON")
+    command.set_defaults(run=run)
+    return command
+
+
 def main(argv=None) -> dict:
     argv = sys.argv[1:] if argv is None else list(argv)
     parser = argparse.ArgumentParser(prog="python -m tinygrad_rnn.bench",
                                      description=__doc__.split("\n\n")[0])
     commands = parser.add_subparsers(dest="command", required=True)
-    ops_parser = commands.add_parser("ops", help="cost of one recorded op; a 10,000-op chain")
-    ops_parser.add_argument("--repeat", type=int, default=15, help="interleaved rounds (15)")
-    ops_parser.add_argument("--baseline", metavar="DIR",
-                            help="a checkout of another commit: time the chain with its tinygrad_rnn too")
-    ops_parser.set_defaults(run=run_ops)
-    rnn_parser = commands.add_parser("rnn", help="RNN/LSTM/GRU training steps: fused, composed, torch")
-    rnn_parser.add_argument("--repeat", type=int, default=9, help="interleaved rounds (9)")
-    rnn_parser.add_argument("--configs", nargs="+", choices=list(RNN_CONFIGS),
-                            help="configurations (all; --quick: S B1, and no first-step timing)")
-    rnn_parser.add_argument("--kinds", nargs="+", choices=list(RNN_GATES), help="layers (all)")
-    rnn_parser.set_defaults(run=run_rnn)
-    cells_parser = commands.add_parser("cells", help="the new cells: compiled vs composed vs a built-in cell")
-    cells_parser.add_argument("--repeat", type=int, default=7, help="interleaved rounds (7)")
-    cells_parser.add_argument("--configs", nargs="+", choices=list(CELL_CONFIGS), help="configurations (S M B1)")
-    cells_parser.add_argument("--kinds", nargs="+", choices=list(NEW_CELLS), help="cells (all)")
-    cells_parser.set_defaults(run=run_cells)
-    hvp_parser = commands.add_parser("hvp", help="Hessian-vector product vs training step, composed layers")
-    hvp_parser.add_argument("--repeat", type=int, default=9, help="interleaved rounds (9)")
-    hvp_parser.add_argument("--config", choices=list(RNN_CONFIGS), default="S", help="configuration (S)")
-    hvp_parser.add_argument("--kinds", nargs="+", choices=list(RNN_GATES), help="layers (all)")
-    hvp_parser.set_defaults(run=run_hvp)
-    threads_parser = commands.add_parser("threads", help="fused training step, one-BLAS-thread limit off and on")
-    threads_parser.add_argument("--repeat", type=int, default=5, help="interleaved rounds (5)")
-    threads_parser.add_argument("--configs", nargs="+", choices=list(RNN_CONFIGS), help="configurations (S M)")
-    threads_parser.add_argument("--kinds", nargs="+", choices=list(RNN_GATES), help="layers (LSTM GRU)")
-    threads_parser.add_argument("--busy", action="store_true", help="keep one core busy with another process")
-    threads_parser.set_defaults(run=run_threads)
-    for command in commands.choices.values():  # options every benchmark shares
-        command.add_argument("--quick", action="store_true", help="a few rounds: a smoke test")
-        command.add_argument("--json", metavar="PATH", help="also write the numbers as JSON")
+    ops = _command(commands, "ops", run_ops, 15, "cost of one recorded op; a 10,000-op chain")
+    ops.add_argument("--baseline", metavar="DIR",
+                     help="a checkout of another commit: time the chain with its tinygrad_rnn too")
+    rnn = _command(commands, "rnn", run_rnn, 9, "RNN/LSTM/GRU training steps: fused, composed, torch")
+    rnn.add_argument("--configs", nargs="+", choices=list(RNN_CONFIGS),
+                     help="configurations (all; --quick: S B1, and no first-step timing)")
+    rnn.add_argument("--kinds", nargs="+", choices=list(RNN_GATES), help="layers (all)")
+    cells = _command(commands, "cells", run_cells, 7, "the new cells: compiled vs composed vs a built-in cell")
+    cells.add_argument("--configs", nargs="+", choices=list(CELL_CONFIGS), help="configurations (S M B1)")
+    cells.add_argument("--kinds", nargs="+", choices=list(NEW_CELLS), help="cells (all)")
+    hvp = _command(commands, "hvp", run_hvp, 9, "Hessian-vector product vs training step, composed layers")
+    hvp.add_argument("--config", choices=list(RNN_CONFIGS), default="S", help="configuration (S)")
+    hvp.add_argument("--kinds", nargs="+", choices=list(RNN_GATES), help="layers (all)")
+    threads = _command(commands, "threads", run_threads, 5, "fused training step, one-BLAS-thread limit off and on")
+    threads.add_argument("--configs", nargs="+", choices=list(RNN_CONFIGS), help="configurations (S M)")
+    threads.add_argument("--kinds", nargs="+", choices=list(RNN_GATES), help="layers (LSTM GRU)")
+    threads.add_argument("--busy", action="store_true", help="keep one core busy with another process")
     args = parser.parse_args(argv)
     args.argv = argv
     results = args.run(args)

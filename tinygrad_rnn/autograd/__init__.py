@@ -45,9 +45,10 @@ class Function:
     else ``forward`` saves on ``self`` is a constant of the rule (a mask, a
     shape). ``needs_input_grad`` is set before ``forward`` runs, and stays
     None when the call is not recorded (no_grad, or no input requires grad):
-    forward can then skip saving anything. Subclasses are collected in
-    ``Function.registry`` by their ``name``, so the test suite can insist
-    that each has a gradient test.
+    forward can then skip saving anything. The subclasses defined in the
+    ops package, the primitives, are collected in ``Function.registry`` by
+    their ``name``, so the test suite can insist that each has its tests; a
+    Function defined anywhere else (your own) works the same, unregistered.
 
     ``reads_inputs`` (True, False, or the positions of the inputs) and
     ``reads_output`` say what ``backward`` reads. backward() checks that
@@ -65,7 +66,8 @@ class Function:
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
         cls.name = cls.__name__.lower()
-        if not cls.__name__.startswith("_"):  # _Reduction and the like are shared bases, not primitives
+        # the primitives: the ops package's Functions, but not its shared bases (_Reduction and the like)
+        if cls.__module__.startswith("tinygrad_rnn.ops.") and not cls.__name__.startswith("_"):
             Function.registry[cls.name] = cls
 
     def forward(self, *arrays, **params):

@@ -39,7 +39,7 @@ from numba import njit
 from numba.core.errors import NumbaIRAssumptionWarning
 
 from ..kernels import blas
-from ..kernels import recurrent as recurrent_kernels
+from ..kernels import activations
 from ..ops.scan import Scan
 from ..step_contract import as_packed
 from ..tensor import Tensor
@@ -143,7 +143,7 @@ def _fingerprint(*modules) -> str:
 
 # numba's cache of a generated module is keyed on the module's own source, not on the code it
 # calls; the module's name carries this, so that a change to the runtime compiles anew
-_RUNTIME = _fingerprint(runtime, blas, recurrent_kernels)
+_RUNTIME = _fingerprint(runtime, blas, activations)
 
 
 @functools.lru_cache(maxsize=_CACHE_SIZE)

@@ -147,7 +147,7 @@ SCALAR = {
     "log": lambda v, a: f"np.log({a})",
     "tanh": lambda v, a: f"tanh({a})",
     "sigmoid": lambda v, a: f"sigmoid({a})",
-    "logsigmoid": lambda v, a: f"(min({a}, {_literal(0, v.dtype)}) - np.log1p(np.exp(-abs({a}))))",
+    "logsigmoid": lambda v, a: f"log_sigmoid({a})",
     "relu": lambda v, a: f"({a} if not {a} <= 0 else {_literal(0, v.dtype)})",  # NaN stays NaN
     "relu.positive": lambda v, a: f"(not {a} <= 0)",  # as the primitive: NaN passes its gradient
     "clamp": _clamp,
@@ -732,7 +732,7 @@ def _emit(plan: Schedule, record: bool) -> tuple[str, list]:
 
     header = ["import numpy as np",
               "from tinygrad_rnn.compiler.runtime import (mm, mm_tn, row_max, row_min, row_sum, sigmoid, tanh,\n"
-              "                                          limit_threads, restore_threads)", ""]
+              "                                          log_sigmoid, limit_threads, restore_threads)", ""]
     source = "\n".join(header + forward_lines + ["", ""] + out.lines) + "\n"
     arrays = [v.data if v.op == "const" else np.asarray(v.params["condition"]) for v in constants]
     return source, arrays

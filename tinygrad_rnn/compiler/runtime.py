@@ -1,4 +1,5 @@
-"""Helpers the generated code calls: the GEMM and row reductions numba has no array form for.
+"""Helpers the generated code calls: the GEMM and row reductions numba has no array form for,
+and the scalar activations of kernels/activations.py.
 
 Plain arrays in and out, as in kernels/: under NUMBA_DISABLE_JIT=1 they run
 as numpy.
@@ -11,8 +12,7 @@ from numba import njit
 
 from ..kernels.blas import matmul_into, matmul_tn_into
 from ..kernels.threads import blas_threads, set_blas_threads
-from ..kernels.recurrent import _sigmoid as sigmoid  # noqa: F401  (scalar forms LLVM can vectorize,
-from ..kernels.recurrent import _tanh as tanh  # noqa: F401  the fused kernels' own)
+from ..kernels.activations import log_sigmoid, sigmoid, tanh  # noqa: F401  (for the generated code)
 
 
 # Up to this many rows (a batch of one or two, the tail of a packed batch), a product is a
@@ -63,20 +63,14 @@ def row_max(a):
 
 @njit(cache=True)
 def row_min(a):
-    """The smallest value of each row of a 2-D array, as a column (n, 1)."""
-    out = np.empty((a.shape[0], 1), a.dtype)
-    for i in range(a.shape[0]):
-        out[i, 0] = a[i].min()
-    return out
+    """The smallest value of each row of a 2-D array, as a column (n, 1): the largest of -a, negated."""
+    return -row_max(-a)
 
 
 @njit(cache=True)
 def row_sum(a):
     """The sum of each row of a 2-D array, as a column (n, 1)."""
-    out = np.empty((a.shape[0], 1), a.dtype)
-    for i in range(a.shape[0]):
-        out[i, 0] = a[i].sum()
-    return out
+    return np.sum(a, axis=1).reshape((a.shape[0], 1))
 
 
 @njit(cache=True)

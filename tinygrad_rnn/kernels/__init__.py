@@ -71,6 +71,11 @@ def _cache_somewhere() -> bool:
 CACHE = _cache_somewhere()
 # whether what numba compiles outlives this process: neither in memory nor in the temporary directory
 _KEPT = CACHE and _TEMPORARY_PREFIX not in numba.config.CACHE_DIR
+# The options of the loops that must vectorize (the fused recurrences, their activations, the
+# code tg.scan generates): error_model="numpy" drops the ZeroDivisionError branch, and
+# "contract" lets LLVM fuse a * b + c into one FMA (the same bits on every run; no
+# reassociation, no assumptions about NaN).
+VECTORIZED = dict(cache=CACHE, error_model="numpy", fastmath={"contract"})
 
 
 class _FirstCompileNotice(event.Listener):

@@ -1,8 +1,9 @@
-"""Elementwise kernels for the stable forms that branch on each element's sign,
-and for the error function, which numpy lacks.
+"""Elementwise kernels over whole arrays: the stable sigmoid and log-sigmoid, and the error function.
 
-numpy would compute both branches for every element (and warn on the one that
-overflows); a compiled loop computes only the one that cannot.
+Sigmoid and log-sigmoid are the scalar definitions of activations.py, compiled
+as written, in a loop. Sigmoid branches on each element's sign, where numpy
+would compute both branches for every element (and warn on the one that
+overflows). numpy has no erf; the C library's is one call per element.
 """
 
 import math
@@ -11,25 +12,23 @@ import numpy as np
 from numba import njit
 
 from . import CACHE
+from . import activations
+
+# The definition as written (libm's exp), not the fused loops' vectorizing form, which
+# stops at exp(-708): sigmoid(-inf) is exactly 0 here, as PyTorch's
+_exact_sigmoid = njit(inline="always", cache=CACHE)(activations.sigmoid)
 
 
 @njit(cache=CACHE)
 def _sigmoid(x, out):
     for i in range(x.size):
-        v = x[i]
-        if v >= 0:  # exp of a non-positive number never overflows
-            out[i] = 1 / (1 + np.exp(-v))
-        else:
-            e = np.exp(v)
-            out[i] = e / (1 + e)
+        out[i] = _exact_sigmoid(x[i])
 
 
 @njit(cache=CACHE)
 def _log_sigmoid(x, out):
     for i in range(x.size):
-        v = x[i]
-        # exp of a non-positive number never overflows, and log1p keeps tiny terms
-        out[i] = min(v, 0) - np.log1p(np.exp(-abs(v)))
+        out[i] = activations.log_sigmoid(x[i])
 
 
 @njit(cache=CACHE)
@@ -51,15 +50,22 @@ def _map(kernel, x: np.ndarray) -> np.ndarray:
 
 
 def sigmoid(x):
-    """1 / (1 + exp(-x)) without overflow for any finite x."""
+    """1 / (1 + exp(-x)) without overflow for any finite x.
+
+    A kernel, not numpy: it computes only the branch of each element's sign, so
+    nothing overflows and nothing warns."""
     return _map(_sigmoid, x)
 
 
 def log_sigmoid(x):
-    """log(sigmoid(x)) = min(x, 0) - log1p(exp(-|x|)), finite for any finite x."""
+    """log(sigmoid(x)) = min(x, 0) - log1p(exp(-|x|)), finite for any finite x.
+
+    A kernel, not numpy: the one scalar definition (activations.py), which generated code compiles too."""
     return _map(_log_sigmoid, x)
 
 
 def erf(x):
-    """The error function 2/sqrt(pi) * integral of exp(-t^2) from 0 to x (the C library's)."""
+    """The error function 2/sqrt(pi) * integral of exp(-t^2) from 0 to x (the C library's).
+
+    A kernel, not numpy: numpy has no erf."""
     return _map(_erf, x)

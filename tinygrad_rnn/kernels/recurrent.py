@@ -13,7 +13,8 @@ The work, per layer and direction:
 - one GEMM projects the inputs of all steps at once (``x W_ih^T``);
 - each step does one GEMM with the recurrent weights, into a preallocated
   buffer, then one numba kernel does all the gate arithmetic (biases
-  included) in one pass over the step's rows;
+  included) in one pass over the step's rows, with the vectorizing
+  sigmoid and tanh of activations.py;
 - backward walks the steps in reverse with one kernel and one GEMM per step,
   keeping the gate gradients of every step, so the weight gradients are a
   single GEMM each over all steps after the loop.
@@ -39,126 +40,12 @@ every store that only backward needs.
 from __future__ import annotations
 
 import numpy as np
-from numba import njit, types
-from numba.extending import overload
+from numba import njit
 
-from . import CACHE
+from . import VECTORIZED
+from .activations import sigmoid, tanh
 from .blas import AVAILABLE as _BLAS_REACHABLE
 from .blas import matmul_into
-
-# -- activations numba can vectorize --------------------------------------------------
-# libm's exp and tanh are one call per element, which stops LLVM from using SIMD; the
-# gate math spent more time in them than in the recurrent GEMM. Written as plain
-# arithmetic the loops vectorize: error_model="numpy" drops the ZeroDivisionError
-# branch, and "contract" lets LLVM fuse a * b + c into one FMA (the same bits on every
-# run; no reassociation, no assumptions about NaN). float32 gets its own exp with
-# float32 constants (numba would promote float32 * 1.0 to float64): 8 SIMD lanes
-# instead of 4, and a shorter series, about 3x faster.
-
-_KERNEL = dict(cache=CACHE, error_model="numpy", fastmath={"contract"})
-
-
-@njit(inline="always", **_KERNEL)
-def _exp_parts64(a):
-    """(m, s) with exp(-a) = s (1 + m) for a >= 0, float64, each to about 1 ulp.
-
-    a = k ln2 - r with |r| <= ln2 / 2, so exp(-a) = 2**-k exp(r): s = 2**-k, written
-    straight into the exponent bits (adding 1.5 * 2**52 rounds to the integer k and
-    leaves it in the low bits), and m = exp(r) - 1 by its Taylor series to degree 13.
-    Keeping m apart from the 1 keeps its relative precision for tiny a (see _expm1_negative).
-    Beyond a = 708 the result stays at exp(-708) (~3e-308) instead of going subnormal;
-    NaN stays NaN.
-    """
-    a = 708.0 if a > 708.0 else a
-    t = a * 1.4426950408889634 + 6755399441055744.0
-    k = t - 6755399441055744.0
-    r = (k * 6.93147180369123816490e-01 - a) + k * 1.90821492927058770002e-10  # ln 2 in two parts
-    p = 1 / 479001600.0 + r * (1 / 6227020800.0)  # Horner, from 1/13! down to 1/1!
-    p = 1 / 39916800.0 + r * p
-    p = 1 / 3628800.0 + r * p
-    p = 1 / 362880.0 + r * p
-    p = 1 / 40320.0 + r * p
-    p = 1 / 5040.0 + r * p
-    p = 1 / 720.0 + r * p
-    p = 1 / 120.0 + r * p
-    p = 1 / 24.0 + r * p
-    p = 1 / 6.0 + r * p
-    p = 0.5 + r * p
-    p = 1.0 + r * p
-    k_bits = np.float64(t).view(np.int64) - np.int64(4843621399236968448)  # bits of 1.5 * 2**52
-    return r * p, np.int64((1023 - k_bits) << 52).view(np.float64)
-
-
-_F = np.float32
-
-
-@njit(inline="always", **_KERNEL)
-def _exp_parts32(a):
-    """(m, s) with exp(-a) = s (1 + m) for a >= 0, float32: as above with 1.5 * 2**23,
-    degree 7, and ln 2 split as in Cephes' expf; clamped at a = 87 (~1.6e-38)."""
-    a = _F(87.0) if a > _F(87.0) else a
-    t = a * _F(1.44269504088896341) + _F(12582912.0)
-    k = t - _F(12582912.0)
-    r = (k * _F(0.693359375) - a) + k * _F(-2.12194440e-4)
-    p = _F(1 / 5040.0) + r * _F(1 / 40320.0)
-    p = _F(1 / 720.0) + r * p
-    p = _F(1 / 120.0) + r * p
-    p = _F(1 / 24.0) + r * p
-    p = _F(1 / 6.0) + r * p
-    p = _F(0.5) + r * p
-    p = _F(1.0) + r * p
-    k_bits = np.float32(t).view(np.int32) - np.int32(1262485504)  # bits of 1.5 * 2**23
-    return r * p, np.int32((127 - k_bits) << 23).view(np.float32)
-
-
-def _sigmoid(v):
-    """1 / (1 + exp(-v)), from exp(-|v|), which cannot overflow.
-
-    These Python bodies run under NUMBA_DISABLE_JIT=1; compiled kernels get the
-    overloads below, which compute the same with the exps above.
-    """
-    e = np.exp(-abs(v))
-    return 1 / (1 + e) if v >= 0 else e / (1 + e)
-
-
-def _tanh(v):
-    """tanh(v); compiled: from exp(-2|v|) - 1, relative error a few ulps (see the overload)."""
-    return np.tanh(v)
-
-
-def _exp_parts_and_one(v):
-    """The exp parts and the constant 1 of the type of ``v`` (a numba type)."""
-    return (_exp_parts32, _F(1.0)) if v == types.float32 else (_exp_parts64, 1.0)
-
-
-@overload(_sigmoid, inline="always")
-def _compiled_sigmoid(v):
-    exp_parts, one = _exp_parts_and_one(v)
-
-    def sigmoid(v):
-        m, scale = exp_parts(abs(v))
-        e = scale * (one + m)  # exp(-|v|)
-        s = one / (one + e)
-        return s if v >= 0 else e * s
-
-    return sigmoid
-
-
-@overload(_tanh, inline="always")
-def _compiled_tanh(v):
-    exp_parts, one = _exp_parts_and_one(v)
-
-    def tanh(v):
-        # tanh(a) = -d / (2 + d) with d = exp(-2a) - 1. Computing d as scale * m + (scale - 1)
-        # keeps its relative precision as a -> 0 (scale is then exactly 1), where 1 - exp(-2a)
-        # would cancel: relative error a few ulps at every size, not only near 1.
-        m, scale = exp_parts(abs(v) + abs(v))
-        d = scale * m + (scale - one)
-        t = abs(d) / (one + one + d)  # abs(d), not -d: tanh(0) is 0, not -0
-        return t if v >= 0 else -t
-
-    return tanh
-
 
 # -- step kernels ---------------------------------------------------------------------
 # Names: ``pre`` holds the input projection x W_ih^T of every row and is overwritten
@@ -170,37 +57,37 @@ def _compiled_tanh(v):
 # with no branch inside; the stores only backward needs are skipped when ``save`` is False.
 
 
-@njit(**_KERNEL)
+@njit(**VECTORIZED)
 def _sigmoid_into(gates, hh, bias):
     """gates = sigmoid(gates + hh + bias), 1-D."""
     for k in range(gates.shape[0]):
-        gates[k] = _sigmoid(gates[k] + hh[k] + bias[k])
+        gates[k] = sigmoid(gates[k] + hh[k] + bias[k])
 
 
-@njit(**_KERNEL)
+@njit(**VECTORIZED)
 def _tanh_into(gates, hh, bias):
     """gates = tanh(gates + hh + bias), 1-D."""
     for k in range(gates.shape[0]):
-        gates[k] = _tanh(gates[k] + hh[k] + bias[k])
+        gates[k] = tanh(gates[k] + hh[k] + bias[k])
 
 
-@njit(**_KERNEL)
+@njit(**VECTORIZED)
 def _cell_update(c, f, i, g):
     """c = f * c + i * g, 1-D."""
     for k in range(c.shape[0]):
         c[k] = f[k] * c[k] + i[k] * g[k]
 
 
-@njit(**_KERNEL)
+@njit(**VECTORIZED)
 def _tanh_and_gate(h, tanh_c, c, o):
     """tanh_c = tanh(c); h = o * tanh_c, 1-D."""
     for k in range(c.shape[0]):
-        t = _tanh(c[k])
+        t = tanh(c[k])
         tanh_c[k] = t
         h[k] = o[k] * t
 
 
-@njit(**_KERNEL)
+@njit(**VECTORIZED)
 def _rnn_step(pre, hh, bias, h, out, hprev, row, size, relu, save):
     for j in range(size):
         r = row + j
@@ -216,7 +103,7 @@ def _rnn_step(pre, hh, bias, h, out, hprev, row, size, relu, save):
         out[r] = h[j] = y
 
 
-@njit(**_KERNEL)
+@njit(**VECTORIZED)
 def _rnn_backward_step(out, grad, dh, dpre, row, size, relu):
     """dpre = (dh + grad of the output) * act'(pre); dh is left for the recurrent GEMM."""
     for j in range(size):
@@ -230,7 +117,7 @@ def _rnn_backward_step(out, grad, dh, dpre, row, size, relu):
                 dp[k] = (d[k] + g[k]) * (1.0 - y[k] * y[k])
 
 
-@njit(**_KERNEL)
+@njit(**VECTORIZED)
 def _lstm_step(pre, hh, bias, h, c, out, hprev, cprev, tanh_c, row, size, save):
     H = h.shape[1]
     for j in range(size):
@@ -249,7 +136,7 @@ def _lstm_step(pre, hh, bias, h, c, out, hprev, cprev, tanh_c, row, size, save):
         h[j] = y
 
 
-@njit(**_KERNEL)
+@njit(**VECTORIZED)
 def _lstm_backward_step(gates, cprev, tanh_c, grad, dh, dc, dpre, row, size):
     """Gate gradients of one step; dc becomes dc_{t-1}, dh is left for the recurrent GEMM."""
     H = dh.shape[1]
@@ -269,7 +156,7 @@ def _lstm_backward_step(gates, cprev, tanh_c, grad, dh, dc, dpre, row, size):
             dc_j[k] = dc_t * f[k]
 
 
-@njit(**_KERNEL)
+@njit(**VECTORIZED)
 def _gru_step(pre, hh, bias, b_hn, h, out, hprev, hn_saved, row, size, save):
     """r, z from x and h; n = tanh(x_n + r * (h W_hn^T + b_hn)); h_t = (1 - z) n + z h."""
     H = h.shape[1]
@@ -284,12 +171,12 @@ def _gru_step(pre, hh, bias, b_hn, h, out, hprev, hn_saved, row, size, save):
         hh_n = hh_j[2 * H :]
         for k in range(H):
             hn[k] = hh_n[k] + b_hn[k]
-            n[k] = _tanh(n[k] + b_in[k] + reset[k] * hn[k])
+            n[k] = tanh(n[k] + b_in[k] + reset[k] * hn[k])
             y[k] = (1.0 - z[k]) * n[k] + z[k] * h_j[k]
         h[j] = y
 
 
-@njit(**_KERNEL)
+@njit(**VECTORIZED)
 def _gru_backward_step(gates, hprev, hn, grad, dh, through_w_hh, pending, dpre_x, dpre_h, row, size):
     """Gradients of the input-side and hidden-side pre-activations (they differ in the
     n block, where the hidden side is scaled by r); dh becomes the direct part z * dh_t.
@@ -330,7 +217,7 @@ def steps(batch_sizes: np.ndarray, reverse: bool) -> tuple[np.ndarray, np.ndarra
 
 
 # The time loops: compiled when numba can reach BLAS, plain Python (the same code) otherwise.
-_time_loop = njit(**_KERNEL) if _BLAS_REACHABLE else (lambda loop: loop)
+_time_loop = njit(**VECTORIZED) if _BLAS_REACHABLE else (lambda loop: loop)
 
 
 def _bias(b_ih, b_hh, rows: int, dtype, hidden_side: slice = slice(None)) -> np.ndarray:
@@ -396,7 +283,7 @@ def _rnn_backward_loop(y, grad, dh, dpre, w_hh, starts, sizes, relu):
         matmul_into(dpre[row : row + size], w_hh, dh[:size])
 
 
-def rnn_forward(x, h0, w_ih, w_hh, b_ih, b_hh, batch_sizes, reverse=False, relu=False, save=True):
+def rnn_forward(x, h0, w_ih, w_hh, b_ih, b_hh, batch_sizes, reverse=False, save=True, relu=False):
     """Elman RNN over packed ``x``; returns (y, saved), y = [outputs (rows, H); h_n (N, H)]."""
     rows = x.shape[0]
     pre, bias = x @ w_ih.T, _bias(b_ih, b_hh, w_ih.shape[0], x.dtype)
@@ -409,7 +296,7 @@ def rnn_forward(x, h0, w_ih, w_hh, b_ih, b_hh, batch_sizes, reverse=False, relu=
     return y, (hprev,)
 
 
-def rnn_backward(grad, y, saved, x, w_ih, w_hh, has_bias, batch_sizes, reverse, relu, needs):
+def rnn_backward(grad, y, saved, x, w_ih, w_hh, has_bias, batch_sizes, reverse, needs, relu=False):
     """Gradients (dx, dh0, dW_ih, dW_hh, db_ih, db_hh) given ``grad`` of y.
 
     ``needs`` (x, w_ih, w_hh, b_ih, b_hh) says which are wanted; the others are None.

@@ -4,6 +4,8 @@ import numpy as np
 
 from ..autograd import Function
 
+__all__ = ["Clone"]
+
 
 class Clone(Function):
     """The same values in a new C-contiguous array; the gradient passes unchanged."""

@@ -6,6 +6,8 @@ from ..autograd import Function
 from . import xp
 from .checks import normalize_dim
 
+__all__ = ["Cumsum"]
+
 
 class Cumsum(Function):
     """out[i] = x[0] + ... + x[i] along ``dim``. Each x[j] reaches every out[i] with i >= j,

@@ -6,6 +6,8 @@ from ..autograd import Function
 from . import xp
 from .movement import selection_grad
 
+__all__ = ["Embedding"]
+
 
 class Embedding(Function):
     """``weight[indices]`` for a ``(num_embeddings, dim)`` table; output ``(*indices.shape, dim)``.

@@ -4,6 +4,8 @@ from ..autograd import Function
 from . import xp
 from .pointwise import _each_reads_the_other
 
+__all__ = ["Matmul"]
+
 
 class Matmul(Function):
     reads_output = False

@@ -5,6 +5,8 @@ import numpy as np
 from ..autograd import Function
 from . import xp
 
+__all__ = ["BinaryCrossEntropy"]
+
 LOG_FLOOR = -100.0  # PyTorch's: a probability of exactly 0 or 1 costs 100, not inf
 EPSILON = float(np.float32(1e-12))  # PyTorch's floor under x (1 - x) in the input's gradient: a C float
 

@@ -4,6 +4,8 @@ import numpy as np
 
 from ..autograd import Function
 
+__all__ = ["Maximum"]
+
 
 class Maximum(Function):
     """max(a, b) elementwise, broadcast; NaN wins, as in numpy and PyTorch.

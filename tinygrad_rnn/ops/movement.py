@@ -8,6 +8,8 @@ from ..tensor import Tensor
 from . import xp
 from .checks import normalize_dim
 
+__all__ = ["Reshape", "Permute", "Expand", "GetItem", "IndexPut", "Cat", "Stack"]
+
 
 class _View(Function):
     """A primitive whose output shares its input's memory (a reshape, a transpose, a slice):

@@ -6,6 +6,8 @@ from ..autograd import Function
 from . import xp
 from .checks import normalize_dim
 
+__all__ = ["Softmax", "LogSoftmax"]
+
 
 class Softmax(Function):
     """exp(x) / sum(exp(x)) along ``dim``, shifted by the max so it cannot overflow."""

@@ -4,6 +4,8 @@ import numpy as np
 
 from ..autograd import Function
 
+__all__ = ["Pad"]
+
 
 class Pad(Function):
     """``x`` inside a border of ``value``; ``widths`` holds (before, after) >= 0 for every dim.

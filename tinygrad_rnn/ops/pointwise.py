@@ -6,6 +6,9 @@ from ..autograd import Function
 from ..kernels import pointwise as kernel
 from . import xp
 
+__all__ = ["Add", "Sub", "Mul", "Div", "Neg", "Pow", "PowTensor", "Exp", "Log", "Tanh", "Sigmoid", "LogSigmoid",
+           "Relu", "Clamp", "Where", "Cast"]
+
 
 class Add(Function):
     reads_inputs = reads_output = False

@@ -25,13 +25,17 @@ from ..autograd import Function
 from ..kernels import recurrent as kernel
 from ..kernels.threads import one_thread_if_small
 
+__all__ = ["RNNSequence", "LSTMSequence", "GRUSequence"]
+
 
 class _Sequence(Function):
-    """Checks and unpacks the inputs shared by the three recurrences."""
+    """What the three recurrences share: the checks, the calls into their kernels, what
+    backward keeps. Each subclass gives its sizes and its kernels."""
 
     gates = 1  # G: weight rows per hidden unit
     states = 1  # h0, or h0 and c0
     layer = "RNN"
+    run_forward = run_backward = None  # the recurrence's pair of functions in kernels/recurrent.py
     reads_output = False  # the kernels' backward reads the arrays forward kept
 
     @property
@@ -108,9 +112,27 @@ class _Sequence(Function):
         """The gradient in the dtype the kernels compute in."""
         return grad.astype(np.float32) if self.half else grad
 
-    def _remember(self, x, w_ih, w_hh, b_ih, batch_sizes, reverse, y, saved):
-        self.x, self.w_ih, self.w_hh, self.has_bias = x, w_ih, w_hh, b_ih is not None
-        self.batch_sizes, self.reverse, self.y, self.saved = batch_sizes, reverse, y, saved
+    def forward(self, *arrays, batch_sizes, reverse=False):
+        return self._run(arrays, batch_sizes, reverse)
+
+    def _run(self, arrays, batch_sizes, reverse, **options):
+        """Checks, then ``run_forward`` over the whole sequence; keeps what backward reads."""
+        x, states, w_ih, w_hh, b_ih, b_hh = self._unpack(arrays, batch_sizes)
+        save = self.needs_input_grad is not None
+        with self._threads(batch_sizes, w_hh):
+            y, saved = self.run_forward(x, *states, w_ih, w_hh, b_ih, b_hh, batch_sizes, reverse, save, **options)
+        if save:
+            self.x, self.w_ih, self.w_hh, self.has_bias = x, w_ih, w_hh, b_ih is not None
+            self.batch_sizes, self.reverse, self.y, self.saved = batch_sizes, reverse, y, saved
+            self.options = options
+        return self._output(y)
+
+    def backward(self, grad):
+        with self._threads(self.batch_sizes, self.w_hh):
+            grads = self.run_backward(self._compute(grad), self.y, self.saved, self.x, self.w_ih, self.w_hh,
+                                      self.has_bias, self.batch_sizes, self.reverse, self._weight_needs(),
+                                      **self.options)
+        return self._trim(grads)
 
     def _weight_needs(self) -> tuple:
         """Which of (x, w_ih, w_hh, b_ih, b_hh) need a gradient."""
@@ -130,62 +152,23 @@ class RNNSequence(_Sequence):
     ``nonlinearity``: 'tanh' or 'relu'. Returns [outputs (rows, H); h_n (N, H)].
     """
 
+    run_forward, run_backward = staticmethod(kernel.rnn_forward), staticmethod(kernel.rnn_backward)
+
     def forward(self, *arrays, batch_sizes, reverse=False, nonlinearity="tanh"):
         if nonlinearity not in ("tanh", "relu"):
             raise ValueError(f"{self.name}: nonlinearity must be 'tanh' or 'relu', got {nonlinearity!r}")
-        x, (h0,), w_ih, w_hh, b_ih, b_hh = self._unpack(arrays, batch_sizes)
-        self.relu = nonlinearity == "relu"
-        save = self.needs_input_grad is not None
-        with self._threads(batch_sizes, w_hh):
-            y, saved = kernel.rnn_forward(x, h0, w_ih, w_hh, b_ih, b_hh, batch_sizes, reverse, self.relu, save)
-        if save:
-            self._remember(x, w_ih, w_hh, b_ih, batch_sizes, reverse, y, saved)
-        return self._output(y)
-
-    def backward(self, grad):
-        with self._threads(self.batch_sizes, self.w_hh):
-            grads = kernel.rnn_backward(self._compute(grad), self.y, self.saved, self.x, self.w_ih, self.w_hh,
-                                        self.has_bias, self.batch_sizes, self.reverse, self.relu, self._weight_needs())
-        return self._trim(grads)
+        return self._run(arrays, batch_sizes, reverse, relu=nonlinearity == "relu")
 
 
 class LSTMSequence(_Sequence):
     """LSTM over a packed sequence (gates i, f, g, o). Returns [outputs; h_n; c_n]."""
 
     gates, states, layer = 4, 2, "LSTM"
-
-    def forward(self, *arrays, batch_sizes, reverse=False):
-        x, (h0, c0), w_ih, w_hh, b_ih, b_hh = self._unpack(arrays, batch_sizes)
-        save = self.needs_input_grad is not None
-        with self._threads(batch_sizes, w_hh):
-            y, saved = kernel.lstm_forward(x, h0, c0, w_ih, w_hh, b_ih, b_hh, batch_sizes, reverse, save)
-        if save:
-            self._remember(x, w_ih, w_hh, b_ih, batch_sizes, reverse, y, saved)
-        return self._output(y)
-
-    def backward(self, grad):
-        with self._threads(self.batch_sizes, self.w_hh):
-            grads = kernel.lstm_backward(self._compute(grad), self.y, self.saved, self.x, self.w_ih, self.w_hh,
-                                             self.has_bias, self.batch_sizes, self.reverse, self._weight_needs())
-        return self._trim(grads)
+    run_forward, run_backward = staticmethod(kernel.lstm_forward), staticmethod(kernel.lstm_backward)
 
 
 class GRUSequence(_Sequence):
     """GRU over a packed sequence (gates r, z, n). Returns [outputs; h_n]."""
 
     gates, layer = 3, "GRU"
-
-    def forward(self, *arrays, batch_sizes, reverse=False):
-        x, (h0,), w_ih, w_hh, b_ih, b_hh = self._unpack(arrays, batch_sizes)
-        save = self.needs_input_grad is not None
-        with self._threads(batch_sizes, w_hh):
-            y, saved = kernel.gru_forward(x, h0, w_ih, w_hh, b_ih, b_hh, batch_sizes, reverse, save)
-        if save:
-            self._remember(x, w_ih, w_hh, b_ih, batch_sizes, reverse, y, saved)
-        return self._output(y)
-
-    def backward(self, grad):
-        with self._threads(self.batch_sizes, self.w_hh):
-            grads = kernel.gru_backward(self._compute(grad), self.y, self.saved, self.x, self.w_ih, self.w_hh,
-                                        self.has_bias, self.batch_sizes, self.reverse, self._weight_needs())
-        return self._trim(grads)
+    run_forward, run_backward = staticmethod(kernel.gru_forward), staticmethod(kernel.gru_backward)

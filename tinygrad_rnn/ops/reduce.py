@@ -6,6 +6,8 @@ from ..autograd import Function
 from . import xp
 from .checks import normalize_dims
 
+__all__ = ["Sum", "Mean", "Max", "Min", "LogSumExp"]
+
 
 class _Reduction(Function):
     """Shared bookkeeping: which axes were reduced, and how to undo keepdim=False."""

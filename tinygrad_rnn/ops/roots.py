@@ -4,6 +4,8 @@ import numpy as np
 
 from ..autograd import Function
 
+__all__ = ["Sqrt", "Rsqrt"]
+
 
 class Sqrt(Function):
     """sqrt(x); d/dx = 1 / (2 sqrt(x)), from the output, as PyTorch's (-inf at -0.0, NaN below 0)."""

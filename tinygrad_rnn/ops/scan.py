@@ -14,6 +14,8 @@ import numpy as np
 from ..autograd import Function
 from ..kernels.threads import loop_threads
 
+__all__ = ["Scan"]
+
 
 class Scan(Function):
     """``program`` over packed ``xs`` (rows, ...) in steps of ``batch_sizes``, from the carry given."""

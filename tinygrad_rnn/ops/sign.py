@@ -5,6 +5,8 @@ import numpy as np
 from ..autograd import Function
 from . import xp
 
+__all__ = ["Abs", "Sign"]
+
 
 def _sign(x: np.ndarray) -> np.ndarray:
     """-1, 0 or 1 per element, in x's dtype; 0 for NaN, as torch.sign."""

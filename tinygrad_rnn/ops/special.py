@@ -8,6 +8,8 @@ from ..autograd import Function
 from ..kernels import pointwise as kernel
 from . import xp
 
+__all__ = ["Erf"]
+
 
 class Erf(Function):
     """erf(x) = 2/sqrt(pi) * integral of exp(-t^2) dt from 0 to x; its derivative is the integrand."""

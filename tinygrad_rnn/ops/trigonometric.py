@@ -5,6 +5,8 @@ import numpy as np
 from ..autograd import Function
 from . import xp
 
+__all__ = ["Sin", "Cos"]
+
 
 class Sin(Function):
     reads_output = False
