@@ -9,6 +9,8 @@ __all__ = ["Sin", "Cos"]
 
 
 class Sin(Function):
+    """sin(x); d/dx = cos(x)."""
+
     reads_output = False
 
     def forward(self, x):
@@ -19,6 +21,8 @@ class Sin(Function):
 
 
 class Cos(Function):
+    """cos(x); d/dx = -sin(x)."""
+
     reads_output = False
 
     def forward(self, x):
