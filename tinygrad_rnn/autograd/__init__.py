@@ -174,7 +174,9 @@ def topological_order(roots, inputs_of=recorded_inputs) -> list:
         elif id(tensor) not in seen:
             seen.add(id(tensor))
             stack.append((tensor, True))
-            stack.extend((i, False) for i in reversed(inputs_of(tensor)))
+            for i in reversed(inputs_of(tensor)):
+                if id(i) not in seen:  # a weight read at every step is pushed once, not every time
+                    stack.append((i, False))
     return order
 
 
