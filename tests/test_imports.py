@@ -103,22 +103,31 @@ def test_the_only_cycle_is_tensor_tape_and_primitives():
     assert "tinygrad_rnn.autograd.functional" not in core[0]  # built on the tape, not part of it
 
 
+ABOVE_THE_CORE = ("nn", "compiler", "scan", "optim", "data", "viz", "functional")
+MUST_NOT_IMPORT = {  # an area -> the areas it must not import
+    "kernels": ("tensor", "autograd", "ops", *ABOVE_THE_CORE),
+    "tensor": ABOVE_THE_CORE,
+    "autograd": ABOVE_THE_CORE,
+    "ops": ABOVE_THE_CORE,
+    "compiler": ("nn", "optim", "data", "viz", "functional"),
+    "nn": ("optim", "data", "viz"),
+    "optim": ("nn", "data", "viz", "compiler"),
+}
+LEAVES = ("switch", "arguments")  # import nothing of ours, so that any layer may use them
+
+
+def upward_imports(graph: dict, must_not_import: dict) -> list:
+    """(module, imported) pairs where a module imports an area its own area must not."""
+    return [(module, target) for module, targets in graph.items() for area, banned in must_not_import.items()
+            if _in(module, area) for target in targets if _in(target, *banned)]
+
+
 def test_layers_import_downwards():
     graph = import_graph()
-    below = {  # an area -> the areas it must not import
-        "kernels": ("tensor", "autograd", "ops", "nn", "compiler", "scan", "optim", "data", "viz", "functional"),
-        "switch": ("",),  # imports nothing of ours
-        "arguments": ("",),
-        "tensor": ("nn", "compiler", "scan", "optim", "data", "viz", "functional"),
-        "autograd": ("nn", "compiler", "scan", "optim", "data", "viz", "functional"),
-        "ops": ("nn", "compiler", "scan", "optim", "data", "viz", "functional"),
-        "compiler": ("nn", "optim", "data", "viz", "functional"),
-        "nn": ("optim", "data", "viz"),
-        "optim": ("nn", "data", "viz", "compiler"),
-    }
-    wrong = [(m, t) for m, targets in graph.items() for area, banned in below.items() if _in(m, area)
-             for t in targets if (banned == ("",) and t != "tinygrad_rnn") or _in(t, *[b for b in banned if b])]
+    wrong = upward_imports(graph, MUST_NOT_IMPORT)
     assert not wrong, f"imports that go up a layer: {wrong}"
+    leaves_importing = {leaf: graph[f"tinygrad_rnn.{leaf}"] for leaf in LEAVES if graph[f"tinygrad_rnn.{leaf}"]}
+    assert not leaves_importing, f"these should import nothing of ours: {leaves_importing}"
 
 
 def test_the_checks_above_see_a_cycle_and_an_upward_import():
@@ -126,3 +135,5 @@ def test_the_checks_above_see_a_cycle_and_an_upward_import():
     assert cycles(graph) == [{"a", "b", "c"}]
     assert cycles({"a": {"b"}, "b": set()}) == []
     assert _in("tinygrad_rnn.ops.pointwise", "ops") and not _in("tinygrad_rnn.optim.sgd", "ops")
+    layered = {"tinygrad_rnn.ops.pointwise": {"tinygrad_rnn.nn.cells"}, "tinygrad_rnn.nn.cells": {"tinygrad_rnn.ops"}}
+    assert upward_imports(layered, {"ops": ("nn",)}) == [("tinygrad_rnn.ops.pointwise", "tinygrad_rnn.nn.cells")]
